@@ -1,0 +1,216 @@
+"""Translate predicates into the query parameters an entity declares; return what is left over.
+
+Pushed predicates narrow what the API sends; the residual is what the caller must still evaluate.
+A predicate pushed only approximately (``gt`` sent as an inclusive ``ge``, ``in`` sent as a range)
+stays in the residual, so the final answer is exact whatever the API does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from shared.errors import UnknownFieldError
+from shared.predicates import Op, Predicate
+from shared.spec.model import EntitySpec, FieldSpec, ParamSpec
+from shared.values import format_timestamp
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What one read asks the API for, and what the caller must still check itself."""
+
+    entity: str
+    params: tuple[tuple[str, str], ...]
+    pushed: tuple[Predicate, ...]
+    residual: tuple[Predicate, ...]
+    fields: tuple[str, ...]
+    parent_keys: tuple[dict[str, Any], ...] | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def predicates(self) -> tuple[Predicate, ...]:
+        seen = list(self.pushed)
+        return tuple(seen + [p for p in self.residual if p not in seen])
+
+
+def format_param(value: Any, fmt: str, field_spec: FieldSpec) -> str:
+    """One typed value as the API wants it in a query string."""
+    if isinstance(value, dt.datetime):
+        if fmt == "epoch_s":
+            return str(int(value.timestamp()))
+        if fmt == "epoch_ms":
+            return str(int(value.timestamp() * 1000))
+        if fmt == "date":
+            return value.date().isoformat()
+        return format_timestamp(value)
+    if isinstance(value, dt.date):
+        if fmt in ("iso8601", "auto") and field_spec.type.kind == "timestamp":
+            return value.isoformat() + "T00:00:00Z"
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _step(value: Any, kind: str, direction: int) -> Any | None:
+    """The next (or previous) representable value, for turning strict bounds into inclusive ones."""
+    if kind in ("int32", "int64") and isinstance(value, int):
+        return value + direction
+    if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value + dt.timedelta(days=direction)
+    return None
+
+
+class _Builder:
+    def __init__(self, entity: EntitySpec) -> None:
+        self.entity = entity
+        self.params: list[tuple[str, str]] = []
+        self.used: set[str] = set()
+        self.pushed: list[Predicate] = []
+        self.residual: list[Predicate] = []
+
+    def put(self, spec: ParamSpec, f: FieldSpec, value: Any) -> bool:
+        if spec.param in self.used:
+            return False
+        self.used.add(spec.param)
+        self.params.append(
+            (spec.param, spec.value if spec.value is not None else format_param(value, spec.format, f))
+        )
+        return True
+
+    def put_many(self, spec: ParamSpec, f: FieldSpec, values: tuple[Any, ...]) -> bool:
+        if spec.param in self.used:
+            return False
+        self.used.add(spec.param)
+        texts = sorted({format_param(v, spec.format, f) for v in values})
+        if spec.join is None:
+            self.params.extend((spec.param, t) for t in texts)
+        else:
+            self.params.append((spec.param, spec.join.join(texts)))
+        return True
+
+    def approx_exact(self, spec: ParamSpec, f: FieldSpec) -> bool:
+        """A timestamp sent in ``date`` format is only an approximation."""
+        return spec.exact and not (f.type.kind == "timestamp" and spec.format == "date")
+
+    def push(self, p: Predicate) -> None:
+        f = self.entity.field(p.field)
+        filters = f.filters
+        kind = f.type.kind
+        exact = False
+        pushed = False
+        if p.op in filters and p.op not in (Op.IN,):
+            spec = filters[p.op]
+            if self.put(spec, f, p.value):
+                pushed, exact = True, self.approx_exact(spec, f)
+        elif p.op is Op.IN and Op.IN in filters:
+            spec = filters[Op.IN]
+            if self.put_many(spec, f, p.value):
+                pushed, exact = True, self.approx_exact(spec, f)
+        elif p.op is Op.IN and Op.EQ in filters and len(p.value) == 1:
+            spec = filters[Op.EQ]
+            if self.put(spec, f, p.value[0]):
+                pushed, exact = True, self.approx_exact(spec, f)
+        elif p.op is Op.EQ and Op.IN in filters:
+            spec = filters[Op.IN]
+            if self.put_many(spec, f, (p.value,)):
+                pushed, exact = True, self.approx_exact(spec, f)
+        else:
+            pushed, exact = self._push_range(p, f, kind)
+        if pushed:
+            self.pushed.append(p)
+        if not (pushed and exact):
+            self.residual.append(p)
+
+    def _push_range(self, p: Predicate, f: FieldSpec, kind: str) -> tuple[bool, bool]:
+        if p.op is Op.BETWEEN or p.op is Op.EQ or (p.op is Op.IN and f.type.is_orderable and p.value):
+            if p.op is Op.BETWEEN:
+                low, high, exact = p.value[0], p.value[1], True
+            elif p.op is Op.EQ:
+                low = high = p.value
+                exact = True
+            else:
+                low, high, exact = min(p.value), max(p.value), len(set(p.value)) == 1
+            lo_ok, lo_exact = self._bound(f, kind, low, lower=True)
+            hi_ok, hi_exact = self._bound(f, kind, high, lower=False)
+            return (lo_ok or hi_ok), (lo_ok and hi_ok and lo_exact and hi_exact and exact)
+        if p.op in (Op.GT, Op.GE):
+            return self._bound(f, kind, p.value, lower=True, strict=p.op is Op.GT)
+        if p.op in (Op.LT, Op.LE):
+            return self._bound(f, kind, p.value, lower=False, strict=p.op is Op.LT)
+        return False, False
+
+    def _bound(
+        self, f: FieldSpec, kind: str, value: Any, *, lower: bool, strict: bool = False
+    ) -> tuple[bool, bool]:
+        """Push one bound through whatever of ge/gt (or le/lt) the entity declares."""
+        filters = f.filters
+        inclusive, exclusive = (Op.GE, Op.GT) if lower else (Op.LE, Op.LT)
+        direction = 1 if lower else -1
+        want, other = (exclusive, inclusive) if strict else (inclusive, exclusive)
+        if want in filters:
+            spec = filters[want]
+            return (True, self.approx_exact(spec, f)) if self.put(spec, f, value) else (False, False)
+        if other in filters:
+            spec = filters[other]
+            if strict:  # x > v  ==  x >= next(v) for discrete types; else send x >= v (looser)
+                stepped = _step(value, kind, direction)
+                if stepped is not None:
+                    return (
+                        (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
+                    )
+                return (True, False) if self.put(spec, f, value) else (False, False)
+            stepped = _step(value, kind, -direction)  # x >= v  ==  x > prev(v); otherwise not pushable
+            if stepped is not None:
+                return (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
+        return False, False
+
+
+def plan_query(
+    entity: EntitySpec,
+    predicates: list[Predicate] | tuple[Predicate, ...] = (),
+    fields: list[str] | tuple[str, ...] | None = None,
+) -> QueryPlan:
+    """Decide which predicates go to the API as parameters; unknown fields raise a clear error."""
+    names = set(entity.field_names)
+    for p in predicates:
+        if p.field not in names:
+            raise UnknownFieldError(
+                f"entity '{entity.name}' has no field '{p.field}' (fields: {', '.join(entity.field_names)})"
+            )
+    chosen = tuple(fields) if fields else entity.field_names
+    for name in chosen:
+        if name not in names:
+            raise UnknownFieldError(
+                f"entity '{entity.name}' has no field '{name}' (fields: {', '.join(entity.field_names)})"
+            )
+    builder = _Builder(entity)
+    parent_keys = None
+    parent_fields = entity.parent.fields if entity.parent else {}
+    for p in predicates:
+        if p.field in parent_fields and p.op in (Op.EQ, Op.IN) and parent_keys is None:
+            values = (p.value,) if p.op is Op.EQ else p.value
+            parent_keys = tuple({parent_fields[p.field]: v} for v in sorted(set(values), key=repr))
+            builder.pushed.append(p)
+            continue
+        builder.push(p)
+    params = list(entity.params.items()) + builder.params
+    if entity.select_param is not None and fields:
+        select = entity.select_param
+        sources = sorted(
+            {entity.field(n).path.split(".")[0].split("[")[0] for n in chosen} | set(entity.primary_key)
+        )
+        params.append((select.param, (select.join or ",").join(sources)))
+    return QueryPlan(
+        entity=entity.name,
+        params=tuple(params),
+        pushed=tuple(builder.pushed),
+        residual=tuple(builder.residual),
+        fields=chosen,
+        parent_keys=parent_keys,
+    )

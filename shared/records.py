@@ -1,0 +1,85 @@
+"""From a decoded page body to records, and from records to declared fields (raw or typed)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import SaaSResponseError, ValueCoercionError
+from shared.paths import compile_path
+from shared.spec.model import EntitySpec
+from shared.values import CoercionError, coerce
+
+log = logging.getLogger(__name__)
+
+
+def select_records(body: Any, path: str, *, entity: str, page: int) -> list[dict[str, Any]]:
+    """The list of record objects at ``path``; anything else is a clear error naming where."""
+    found = compile_path(path)(body) if path else body
+    where = f"'{path}'" if path else "the top level"
+    if found is None and isinstance(body, dict):
+        raise SaaSResponseError(
+            f"the response has no records at {where} (keys: {', '.join(sorted(body)[:10])})",
+            entity=entity,
+            page=page,
+        )
+    if not isinstance(found, list):
+        raise SaaSResponseError(
+            f"expected a list of records at {where}, got {type(found).__name__}", entity=entity, page=page
+        )
+    for i, item in enumerate(found):
+        if not isinstance(item, dict):
+            raise SaaSResponseError(
+                f"record {i} at {where} is a {type(item).__name__}, not an object", entity=entity, page=page
+            )
+    return found
+
+
+@dataclass
+class CoercionStats:
+    nulled: int = 0
+    by_field: dict[str, int] = field(default_factory=dict)
+
+
+class Extractor:
+    """Reads declared fields out of records with compiled paths; coerces to typed values on request."""
+
+    def __init__(self, entity: EntitySpec, fields: Iterable[str] | None = None) -> None:
+        self.entity = entity
+        names = list(fields) if fields is not None else list(entity.field_names)
+        self.fields = [entity.field(n) for n in names]
+        self.getters: list[tuple[str, Callable[[Any], Any]]] = [
+            (f.name, compile_path(f.path)) for f in self.fields
+        ]
+        self.stats = CoercionStats()
+
+    def raw_row(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {name: get(record) for name, get in self.getters}
+
+    def raw_columns(self, records: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {name: [get(r) for r in records] for name, get in self.getters}
+
+    def typed_row(self, record: dict[str, Any], page: int | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f, (name, get) in zip(self.fields, self.getters, strict=True):
+            raw = get(record)
+            try:
+                out[name] = coerce(raw, f.type)
+            except CoercionError as exc:
+                out[name] = self.invalid(name, exc, page)
+        return out
+
+    def invalid(self, name: str, exc: CoercionError, page: int | None) -> None:
+        """Apply the entity's ``on_invalid_value`` policy: raise, or null the value and count it."""
+        if self.entity.on_invalid_value == "error":
+            raise ValueCoercionError(
+                f"field '{name}': {exc} (set on_invalid_value: null on the entity to "
+                "read such values as null instead)",
+                entity=self.entity.name,
+                page=page,
+            )
+        self.stats.nulled += 1
+        self.stats.by_field[name] = self.stats.by_field.get(name, 0) + 1
+        log.warning("entity %s field %s: value nulled: %s", self.entity.name, name, exc)

@@ -1,0 +1,71 @@
+"""Keep secrets out of logs and messages: a registry of known secret values and a logging filter.
+
+The registry is process-wide on purpose: every logger in the process must see every credential loaded,
+and a Lambda keeps the same process across invocations.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+_MIN_SECRET_LEN = 4
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+SENSITIVE_PARAM_WORDS = ("key", "token", "secret", "password", "signature", "auth", "sig", "code")
+
+
+def register_secret(value: object) -> None:
+    if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret (longest first) in ``text``."""
+    if not _secrets or not text:
+        return text
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def safe_url(url: str) -> str:
+    """A URL fit for a message: query values of sensitive-looking parameters masked, userinfo dropped."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    query = [
+        (k, MASK if any(w in k.lower() for w in SENSITIVE_PARAM_WORDS) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return redact(urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")))
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with secrets masked, whatever logger or formatter is in use."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _secrets:
+            message = record.getMessage()
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+def install_redaction(logger: logging.Logger | None = None) -> None:
+    """Attach the filter to every handler of ``logger`` (the root logger by default), once."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())

@@ -1,0 +1,173 @@
+"""The loaded, validated description of a SaaS API: plain frozen dataclasses, no behaviour.
+
+The loader (``shared.spec.loader``) builds these from YAML and is the only place that checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.predicates import Op
+from shared.types import FieldType
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    """How requests authenticate. ``params`` holds templated values such as ``{secret.api_key}``."""
+
+    type: str  # none | api_key | bearer | basic | oauth2_client_credentials | oauth2_refresh_token | hook
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrySpec:
+    max_attempts: int = 5
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+    retry_after_cap_s: float = 60.0
+    on_status: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class RateLimitSpec:
+    requests_per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class PaginationSpec:
+    """One paginator's settings; ``options`` holds the type-specific keys (param names, body paths)."""
+
+    type: str  # none | offset | page_number | cursor | next_url | link_header | header_cursor | hook
+    page_size: int = 100
+    max_page_size: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    max_pages: int | None = None
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one predicate operator becomes a query parameter."""
+
+    param: str
+    format: str = "auto"  # auto | iso8601 | date | epoch_s | epoch_ms | raw
+    join: str | None = None  # for ``in``: join values with this separator; None repeats the parameter
+    value: str | None = None  # fixed value, for is_null / not_null style flags
+    exact: bool = True  # False: the API filters more loosely; the predicate stays in the residual
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    path: str
+    nullable: bool = True
+    description: str = ""
+    writable: bool = False
+    filters: dict[Op, ParamSpec] = field(default_factory=dict)
+
+    @property
+    def filter_ops(self) -> tuple[Op, ...]:
+        return tuple(self.filters)
+
+
+@dataclass(frozen=True)
+class ParentSpec:
+    """A child resource: ``path`` has ``{parent.<field>}`` placeholders filled from each parent record."""
+
+    entity: str
+    fields: dict[str, str]  # child field name -> parent field name
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How to fan a read out over parallel Athena splits."""
+
+    by: str  # time_window | id_range | parent
+    field: str | None = None
+    start: Any = None
+    end: Any = None
+    step: Any = None
+    count: int | None = None
+    max_splits: int = 64
+    max_ids_per_split: int = 200
+
+
+@dataclass(frozen=True)
+class WriteOpSpec:
+    method: str
+    path: str
+    body_path: str | None = None  # wrap the record under this key, e.g. "data"
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    path: str
+    records: str
+    fields: tuple[FieldSpec, ...]
+    primary_key: tuple[str, ...] = ()
+    description: str = ""
+    pagination: PaginationSpec | None = None
+    parent: ParentSpec | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    incremental_field: str | None = None
+    select_param: ParamSpec | None = None
+    splits: SplitSpec | None = None
+    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
+    get_path: str | None = None  # retrieve one record by primary key
+    hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
+    reader: str | None = None  # module:Class for an entity that fits no declaration
+    on_invalid_value: str = "error"  # error | null
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.writes)
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    name: str
+    base_url: str
+    auth: AuthSpec
+    title: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    rate_limit: RateLimitSpec | None = None
+    pagination: PaginationSpec = field(default_factory=lambda: PaginationSpec("none"))
+    hook_modules: tuple[str, ...] = ()
+    check_path: str | None = None  # a cheap GET used to validate credentials
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # runtime settings (config.*)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    api: ApiSpec
+    entities: tuple[EntitySpec, ...]
+    source: str = "<spec>"
+
+    def entity(self, name: str) -> EntitySpec:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    @property
+    def entity_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.entities)
+
+    def pagination_for(self, entity: EntitySpec) -> PaginationSpec:
+        return entity.pagination or self.api.pagination

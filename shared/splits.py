@@ -1,0 +1,188 @@
+"""Split planning from the spec's hints: disjoint pieces of one read that together cover it exactly.
+
+Each split is a string map (Athena's split properties) that converts back into predicates, so a read of
+a split is an ordinary read with extra, pushed-down bounds. The outer windows are open-ended, so values
+outside the hint's start/end are still read exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.predicates import Op, Predicate
+from shared.spec.model import EntitySpec, SplitSpec
+from shared.values import format_timestamp, parse_date, parse_timestamp
+
+KIND = "split.kind"
+FIELD = "split.field"
+LOW = "split.low"
+HIGH = "split.high"
+PARENTS = "split.parents"
+
+
+@dataclass(frozen=True)
+class Split:
+    properties: dict[str, str]
+
+    def predicates(self, entity: EntitySpec) -> list[Predicate]:
+        return split_predicates(entity, self.properties)
+
+    def parent_keys(self) -> list[dict[str, Any]] | None:
+        raw = self.properties.get(PARENTS)
+        return None if raw is None else json.loads(raw)
+
+
+def split_predicates(entity: EntitySpec, properties: dict[str, str]) -> list[Predicate]:
+    """The bounds a split adds to the query (``low <= field < high``; id ranges are inclusive)."""
+    kind = properties.get(KIND)
+    if kind not in ("time_window", "id_range"):
+        return []
+    field = entity.field(properties[FIELD])
+    parse = _parser(field.type.kind)
+    out = []
+    if properties.get(LOW):
+        out.append(Predicate(field.name, Op.GE, parse(properties[LOW])))
+    if properties.get(HIGH):
+        out.append(Predicate(field.name, Op.LT if kind == "time_window" else Op.LE, parse(properties[HIGH])))
+    return out
+
+
+def _parser(kind: str) -> Callable[[str], Any]:
+    if kind == "timestamp":
+        return parse_timestamp
+    if kind == "date":
+        return parse_date
+    return int
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _bounds(field: str, predicates: Sequence[Predicate]) -> tuple[Any, Any]:
+    """The tightest [low, high] the query itself puts on ``field`` (None = unbounded)."""
+    low = high = None
+    for p in predicates:
+        if p.field != field:
+            continue
+        lows, highs = [], []
+        if p.op in (Op.GE, Op.GT):
+            lows.append(p.value)
+        elif p.op in (Op.LE, Op.LT):
+            highs.append(p.value)
+        elif p.op is Op.EQ:
+            lows.append(p.value)
+            highs.append(p.value)
+        elif p.op is Op.BETWEEN:
+            lows.append(p.value[0])
+            highs.append(p.value[1])
+        elif p.op is Op.IN and p.value:
+            lows.append(min(p.value))
+            highs.append(max(p.value))
+        for v in lows:
+            low = v if low is None else max(low, v)
+        for v in highs:
+            high = v if high is None else min(high, v)
+    return low, high
+
+
+def plan_splits(
+    entity: EntitySpec,
+    predicates: Sequence[Predicate] = (),
+    *,
+    parent_keys: Callable[[], list[dict[str, Any]]] | None = None,
+    now: dt.datetime | None = None,
+    max_splits: int | None = None,
+) -> list[Split]:
+    """Splits for one read; a single unbounded split when the entity has no hint."""
+    hint = entity.splits
+    if hint is None:
+        return [Split({})]
+    limit = min(hint.max_splits, max_splits or hint.max_splits)
+    if hint.by == "parent":
+        if parent_keys is None:
+            return [Split({})]
+        keys = parent_keys()
+        if not keys:
+            return [Split({KIND: "parent", PARENTS: "[]"})]
+        per = max(hint.max_ids_per_split, math.ceil(len(keys) / limit))
+        return [
+            Split({KIND: "parent", PARENTS: json.dumps(keys[i : i + per], separators=(",", ":"))})
+            for i in range(0, len(keys), per)
+        ]
+    assert hint.field is not None
+    field = entity.field(hint.field)
+    if hint.by == "time_window":
+        edges = _time_edges(hint, field.type.kind, now or dt.datetime.now(dt.UTC))
+    else:
+        edges = _id_edges(hint)
+    low, high = _bounds(field.name, predicates)
+    return _windows(hint.by, field.name, edges, low, high, limit, inclusive_high=hint.by == "id_range")
+
+
+def _time_edges(hint: SplitSpec, kind: str, now: dt.datetime) -> list[Any]:
+    start = parse_timestamp(hint.start)
+    end = now if hint.end in (None, "now") else parse_timestamp(hint.end)
+    step: dt.timedelta = hint.step
+    edges: list[Any] = []
+    cur = start
+    while cur <= end:
+        edges.append(cur if kind == "timestamp" else cur.date())
+        cur += step
+    return sorted(set(edges))
+
+
+def _id_edges(hint: SplitSpec) -> list[int]:
+    start, end = int(hint.start), int(hint.end)
+    step = int(hint.step) if hint.step else max(1, math.ceil((end - start + 1) / int(hint.count or 1)))
+    return list(range(start, end + 1, step))
+
+
+def _windows(
+    kind: str, field: str, edges: list[Any], low: Any, high: Any, limit: int, *, inclusive_high: bool
+) -> list[Split]:
+    """Consecutive windows between edges, the first and last open-ended, clipped to the query's range.
+
+    Time windows are [a, b); id windows are [a, b - 1] so that integer bounds push as inclusive ranges.
+    """
+    bounds: list[tuple[Any, Any]] = []
+    points = [None, *edges[1:], None] if edges else [None, None]
+    for a, b in itertools.pairwise(points):
+        bounds.append((a, b))
+    if len(bounds) > limit:
+        group = math.ceil(len(bounds) / limit)
+        bounds = [
+            (bounds[i][0], bounds[min(i + group, len(bounds)) - 1][1]) for i in range(0, len(bounds), group)
+        ]
+    splits = []
+    for a, b in bounds:
+        if high is not None and a is not None and _type_safe_gt(a, high):
+            continue
+        if low is not None and b is not None and not _type_safe_gt(b, low):
+            continue
+        props = {KIND: kind, FIELD: field}
+        if a is not None:
+            props[LOW] = _render(a)
+        if b is not None:
+            props[HIGH] = _render(b - 1 if inclusive_high else b)
+        splits.append(Split(props))
+    return splits or [Split({})]
+
+
+def _type_safe_gt(a: Any, b: Any) -> bool:
+    """Compare a window edge with a query bound even when one is a date and the other a timestamp."""
+    if isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and isinstance(b, dt.date):
+        b = dt.datetime.combine(b, dt.time(), tzinfo=dt.UTC)
+    elif isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
+        a = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
+    return a > b

@@ -1,0 +1,41 @@
+"""``{scope.name}`` substitution over a closed set of scopes (secret, config, parent, record).
+
+Deliberately no expression language: a spec must not be able to compute its way to other secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from shared.errors import ConfigError
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([A-Za-z0-9_]+)\}")
+SCOPES = frozenset({"secret", "config", "parent", "record"})
+
+
+def render(
+    text: str, scopes: Mapping[str, Mapping[str, object]], *, url_quote: bool = False, where: str = ""
+) -> str:
+    """Replace every placeholder; a missing value raises :class:`ConfigError` naming it (never its value)."""
+
+    def sub(m: re.Match[str]) -> str:
+        scope, name = m.group(1), m.group(2)
+        if scope not in SCOPES:
+            raise ConfigError(f"{where}: unknown placeholder scope '{scope}' in {{{scope}.{name}}}")
+        values = scopes.get(scope) or {}
+        if name not in values or values[name] is None:
+            hint = {
+                "secret": "set it in the credentials (SAAS_CREDENTIALS / the Secrets Manager secret)",
+                "config": "set it as a connector setting",
+            }.get(scope, "")
+            raise ConfigError(f"{where}: no value for {{{scope}.{name}}}" + (f"; {hint}" if hint else ""))
+        value = str(values[name])
+        return quote(value, safe="") if url_quote else value
+
+    return _PLACEHOLDER.sub(sub, text)
+
+
+def placeholders(text: str) -> list[tuple[str, str]]:
+    return _PLACEHOLDER.findall(text)

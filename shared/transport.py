@@ -1,0 +1,301 @@
+"""HTTP to the SaaS API: one pooled session, credentials only to the configured origin, retries with
+backoff that respect the deadline, a token bucket, and errors that name the entity and page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from shared.auth import Authenticator
+from shared.clock import Clock
+from shared.deadline import Deadline
+from shared.errors import (
+    DeadlineExceededError,
+    PaginationError,
+    SaaSAuthError,
+    SaaSClientError,
+    SaaSRateLimitedError,
+    SaaSResponseError,
+    SaaSTransientError,
+)
+from shared.ratelimit import TokenBucket
+from shared.redaction import redact, safe_url
+from shared.retry import Backoff
+from shared.spec.model import ApiSpec
+
+MAX_REDIRECTS = 5
+DEADLINE_MARGIN_S = 0.5
+ERROR_EXCERPT = 200
+USER_AGENT = "saas-connectors/0.1"
+
+
+@dataclass
+class TransportStats:
+    """Counters for metrics: what one call (or a whole read) cost."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    bytes: int = 0
+    waited_s: float = 0.0
+
+    def add(self, other: TransportStats) -> None:
+        self.requests += other.requests
+        self.retries += other.retries
+        self.throttled += other.throttled
+        self.bytes += other.bytes
+        self.waited_s += other.waited_s
+
+
+@dataclass
+class Call:
+    """One logical request; ``url`` is absolute or relative to the base URL."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]] = field(default_factory=list)
+    json_body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    entity: str | None = None
+    page: int | None = None
+    idempotent: bool = True
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def make_session(pool_size: int = 16) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+class Transport:
+    def __init__(
+        self,
+        api: ApiSpec,
+        auth: Authenticator,
+        *,
+        clock: Clock,
+        session: requests.Session,
+        base_url: str | None = None,
+    ) -> None:
+        self.api = api
+        self.auth = auth
+        self.clock = clock
+        self.session = session
+        self.base_url = (base_url or api.base_url).rstrip("/")
+        self.origin = origin(self.base_url)
+        self.backoff = Backoff(api.retry, clock)
+        self.bucket = (
+            TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock)
+            if api.rate_limit
+            else None
+        )
+
+    def absolute(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        return self.base_url + ("" if url.startswith("/") else "/") + url
+
+    def check_origin(self, url: str, call: Call, what: str = "URL") -> None:
+        """Refuse to send credentials anywhere but the configured scheme, host and port."""
+        if origin(url) != self.origin:
+            raise PaginationError(
+                f"refusing to follow a {what} to {safe_url(url)}: it is not on the configured API origin "
+                f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]} (credentials are only sent there)",
+                entity=call.entity,
+                page=call.page,
+            )
+
+    def send(self, call: Call, deadline: Deadline, stats: TransportStats) -> requests.Response:
+        """Send with retries; return a 2xx response whose body has been read completely."""
+        url = self.absolute(call.url)
+        self.check_origin(url, call)
+        attempt = 0
+        refreshed = False
+        retry_allowed = call.idempotent or call.method in ("GET", "HEAD", "PUT", "DELETE")
+        while True:
+            attempt += 1
+            self._throttle(call, deadline, stats)
+            failure: str
+            retry_after: str | None = None
+            status: int | None = None
+            try:
+                response = self._send_once(call, url, deadline)
+                stats.requests += 1
+                status = response.status_code
+                stats.bytes += len(response.content)
+            except requests.RequestException as exc:
+                stats.requests += 1
+                failure = _describe_exception(exc)
+                if not retry_allowed:
+                    raise SaaSTransientError(
+                        f"{call.method} {safe_url(url)} failed: {failure} (not retried: "
+                        "the request is not idempotent)",
+                        entity=call.entity,
+                        page=call.page,
+                    ) from None
+            else:
+                if 200 <= status < 300:
+                    return response
+                if status == 401 and not refreshed:
+                    refreshed = True
+                    if self.auth.refresh():
+                        attempt -= 1
+                        continue
+                if status in (401, 403):
+                    raise SaaSAuthError(
+                        f"the API rejected the credentials (HTTP {status}) for {call.method} {safe_url(url)}"
+                        f"{_excerpt(response)}",
+                        entity=call.entity,
+                        page=call.page,
+                        status=status,
+                    )
+                if not self.backoff.should_retry_status(status) or (not retry_allowed and status != 429):
+                    raise SaaSClientError(
+                        f"HTTP {status} for {call.method} {safe_url(url)}{_excerpt(response)}",
+                        entity=call.entity,
+                        page=call.page,
+                        status=status,
+                    )
+                failure = f"HTTP {status}"
+                retry_after = response.headers.get("Retry-After")
+                if status == 429:
+                    stats.throttled += 1
+            error_type = SaaSRateLimitedError if status == 429 else SaaSTransientError
+            if attempt >= self.api.retry.max_attempts:
+                raise error_type(
+                    f"{call.method} {safe_url(url)} failed after {attempt} attempts: {failure}",
+                    entity=call.entity,
+                    page=call.page,
+                    status=status,
+                )
+            wait = self.backoff.wait(attempt, retry_after)
+            if wait + DEADLINE_MARGIN_S >= deadline.remaining():
+                raise error_type(
+                    f"{call.method} {safe_url(url)} failed ({failure}) and the {wait:.1f}s wait before "
+                    f"retrying would pass the invocation's deadline",
+                    entity=call.entity,
+                    page=call.page,
+                    status=status,
+                )
+            stats.retries += 1
+            stats.waited_s += wait
+            self.clock.sleep(wait)
+
+    def _throttle(self, call: Call, deadline: Deadline, stats: TransportStats) -> None:
+        if deadline.remaining() <= DEADLINE_MARGIN_S:
+            raise DeadlineExceededError(
+                "no time left in this invocation to call the API", entity=call.entity, page=call.page
+            )
+        if self.bucket is None:
+            return
+        wait = self.bucket.reserve()
+        if wait <= 0:
+            return
+        if wait + DEADLINE_MARGIN_S >= deadline.remaining():
+            raise DeadlineExceededError(
+                f"the spec's rate limit needs a {wait:.1f}s wait that would pass the invocation's deadline",
+                entity=call.entity,
+                page=call.page,
+            )
+        stats.waited_s += wait
+        self.clock.sleep(wait)
+
+    def _send_once(self, call: Call, url: str, deadline: Deadline) -> requests.Response:
+        read_timeout = max(0.1, min(self.api.read_timeout_s, deadline.remaining() - DEADLINE_MARGIN_S))
+        timeout = (min(self.api.connect_timeout_s, read_timeout), read_timeout)
+        headers = {**self.api.headers, **call.headers}
+        method, params, body = call.method, call.params or None, call.json_body
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=headers,
+                auth=self.auth,
+                timeout=timeout,
+                allow_redirects=False,
+                verify=True,
+            )
+            if response.status_code not in (301, 302, 303, 307, 308) or "Location" not in response.headers:
+                _ = response.content  # read the body now, so a truncated body is retried here
+                return response
+            url = urljoin(response.url, response.headers["Location"])
+            self.check_origin(url, call, "redirect")
+            params = None
+            if response.status_code == 303:
+                method, body = "GET", None
+        raise SaaSClientError(
+            f"too many redirects for {call.method} {safe_url(url)}", entity=call.entity, page=call.page
+        )
+
+    def json(self, call: Call, deadline: Deadline, stats: TransportStats) -> tuple[Any, requests.Response]:
+        """Send and decode JSON; a body that does not decode is retried like a transient failure."""
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.send(call, deadline, stats)
+            if not response.content.strip():
+                return None, response
+            try:
+                return json.loads(response.content), response
+            except (ValueError, UnicodeDecodeError) as exc:
+                if attempt >= self.api.retry.max_attempts or not call.idempotent:
+                    raise SaaSResponseError(
+                        f"the API answered {call.method} {safe_url(response.url)} with a body that is "
+                        f"not valid JSON ({_short(str(exc))}) after {attempt} attempts",
+                        entity=call.entity,
+                        page=call.page,
+                    ) from None
+                wait = self.backoff.wait(attempt)
+                if wait + DEADLINE_MARGIN_S >= deadline.remaining():
+                    raise SaaSResponseError(
+                        "the API answered with malformed JSON and there is no time left to retry",
+                        entity=call.entity,
+                        page=call.page,
+                    ) from None
+                stats.retries += 1
+                self.clock.sleep(wait)
+
+
+def _describe_exception(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return "the response body was cut short"
+    if isinstance(exc, requests.ConnectionError):
+        return "could not connect or the connection was reset"
+    return type(exc).__name__
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= ERROR_EXCERPT else text[:ERROR_EXCERPT] + "..."
+
+
+def _excerpt(response: requests.Response) -> str:
+    """The API's own error message, briefly and with secrets masked (it may echo what we sent)."""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            for key in ("message", "error_description", "error", "detail", "title"):
+                if isinstance(body.get(key), str):
+                    return ": " + redact(_short(body[key]))
+    except ValueError:
+        pass
+    text = response.text.strip()
+    return (": " + redact(_short(text))) if text and len(text) < 500 else ""
