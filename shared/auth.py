@@ -117,9 +117,7 @@ class OAuth2Auth(Authenticator):
             cached = _TOKEN_CACHE.get(self._key)
             if cached and cached.expires_at - TOKEN_EXPIRY_SKEW_S > self.clock.time():
                 return cached
-            token = self._fetch(
-                cached.refresh_token if cached and cached.refresh_token else self.refresh_token
-            )
+            token = self._fetch(cached.refresh_token if cached and cached.refresh_token else self.refresh_token)
             _TOKEN_CACHE[self._key] = token
             return token
 
@@ -156,13 +154,9 @@ class OAuth2Auth(Authenticator):
             register_secret(str(new_refresh))
         expires_in = body.get("expires_in")
         lifetime = (
-            float(expires_in)
-            if isinstance(expires_in, int | float | str) and str(expires_in).strip()
-            else 3600.0
+            float(expires_in) if isinstance(expires_in, int | float | str) and str(expires_in).strip() else 3600.0
         )
-        return _Token(
-            access, self.clock.time() + lifetime, str(new_refresh) if new_refresh else refresh_token
-        )
+        return _Token(access, self.clock.time() + lifetime, str(new_refresh) if new_refresh else refresh_token)
 
 
 def clear_token_cache() -> None:

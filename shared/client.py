@@ -131,8 +131,7 @@ class SaaSClient:
             return self.spec.entity(name)
         except KeyError:
             raise UnknownEntityError(
-                f"no entity '{name}' in spec '{self.spec.api.name}' "
-                f"(entities: {', '.join(self.spec.entity_names)})"
+                f"no entity '{name}' in spec '{self.spec.api.name}' (entities: {', '.join(self.spec.entity_names)})"
             ) from None
 
     @functools.cache  # noqa: B019 - one client per spec; paginators are stateless
@@ -233,13 +232,9 @@ class SaaSClient:
             records = [{**inject, **r} if any(k not in r for k in inject) else r for r in records]
         skip = int(payload["k"])
         out = records[skip:]
-        new_history = (
-            ([*history, state_hash(next_state)][-LOOP_HISTORY:]) if next_state is not None else history
-        )
+        new_history = ([*history, state_hash(next_state)][-LOOP_HISTORY:]) if next_state is not None else history
         base = {k: v for k, v in payload.items() if k not in ("s", "k", "h", "i")}
-        next_payload = (
-            None if next_state is None else {**base, "s": next_state, "k": 0, "h": new_history, "i": number}
-        )
+        next_payload = None if next_state is None else {**base, "s": next_state, "k": 0, "h": new_history, "i": number}
 
         def after(count: int) -> str | None:
             return encode_token({**base, "s": state, "k": skip + count, "h": history, "i": number - 1})
@@ -258,18 +253,12 @@ class SaaSClient:
             )
         url = next_state.get("u")
         if isinstance(url, str):
-            self.transport.check_origin(
-                url, Call("GET", url, entity=entity.name, page=number), "next-page link"
-            )
+            self.transport.check_origin(url, Call("GET", url, entity=entity.name, page=number), "next-page link")
         pagination = self.spec.pagination_for(entity)
         if pagination.max_pages and number >= pagination.max_pages:
-            raise PaginationError(
-                f"more than max_pages={pagination.max_pages} pages", entity=entity.name, page=number
-            )
+            raise PaginationError(f"more than max_pages={pagination.max_pages} pages", entity=entity.name, page=number)
 
-    def _fetch_custom(
-        self, entity: EntitySpec, plan: QueryPlan, payload: dict[str, Any], deadline: Deadline
-    ) -> Page:
+    def _fetch_custom(self, entity: EntitySpec, plan: QueryPlan, payload: dict[str, Any], deadline: Deadline) -> Page:
         """An entity implemented in Python: ``class`` returns (records, next_state) for a state."""
         reader = self.hook(entity.reader or "")(client=self, entity=entity)
         number = int(payload["i"]) + 1
@@ -300,9 +289,7 @@ class SaaSClient:
 
         return Page(list(records)[skip:], nxt, TransportStats(), number, after)
 
-    def _fetch_child(
-        self, entity: EntitySpec, plan: QueryPlan, payload: dict[str, Any], deadline: Deadline
-    ) -> Page:
+    def _fetch_child(self, entity: EntitySpec, plan: QueryPlan, payload: dict[str, Any], deadline: Deadline) -> Page:
         """A child resource: walk parent keys, then each parent's pages; the token holds both positions."""
         assert entity.parent is not None
         parent = self.entity(entity.parent.entity)
@@ -325,9 +312,7 @@ class SaaSClient:
                     hops += 1
                     continue
             current = ps["c"]
-            inject = {
-                child: current.get(parent_field) for child, parent_field in entity.parent.fields.items()
-            }
+            inject = {child: current.get(parent_field) for child, parent_field in entity.parent.fields.items()}
             path = render(
                 entity.path,
                 {"parent": current, "config": self.settings},

@@ -61,9 +61,7 @@ class SecretsManagerCredentials:
         try:
             raw = parameters.get_secret(self.secret_id, max_age=self.max_age_s)
         except parameters.exceptions.GetParameterError as exc:
-            raise ConfigError(
-                f"cannot read the credentials secret '{self.secret_id}': {_reason(exc)}"
-            ) from None
+            raise ConfigError(f"cannot read the credentials secret '{self.secret_id}': {_reason(exc)}") from None
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8")
         values = _parse_secret(str(raw), f"secret '{self.secret_id}'")

@@ -113,9 +113,7 @@ class PageNumberPaginator:
         self.page_param = options.get("page_param", "page")
         self.size_param = options.get("size_param", "per_page")
         self.start = int(options.get("start", 1))
-        self.total_pages = (
-            compile_path(options["total_pages_path"]) if options.get("total_pages_path") else None
-        )
+        self.total_pages = compile_path(options["total_pages_path"]) if options.get("total_pages_path") else None
         self.stop = _StopRules(options)
 
     def first(self, call: Call, page_size: int) -> None:

@@ -78,9 +78,7 @@ class _Builder:
         if spec.param in self.used:
             return False
         self.used.add(spec.param)
-        self.params.append(
-            (spec.param, spec.value if spec.value is not None else format_param(value, spec.format, f))
-        )
+        self.params.append((spec.param, spec.value if spec.value is not None else format_param(value, spec.format, f)))
         return True
 
     def put_many(self, spec: ParamSpec, f: FieldSpec, values: tuple[Any, ...]) -> bool:
@@ -145,9 +143,7 @@ class _Builder:
             return self._bound(f, kind, p.value, lower=False, strict=p.op is Op.LT)
         return False, False
 
-    def _bound(
-        self, f: FieldSpec, kind: str, value: Any, *, lower: bool, strict: bool = False
-    ) -> tuple[bool, bool]:
+    def _bound(self, f: FieldSpec, kind: str, value: Any, *, lower: bool, strict: bool = False) -> tuple[bool, bool]:
         """Push one bound through whatever of ge/gt (or le/lt) the entity declares."""
         filters = f.filters
         inclusive, exclusive = (Op.GE, Op.GT) if lower else (Op.LE, Op.LT)
@@ -161,9 +157,7 @@ class _Builder:
             if strict:  # x > v  ==  x >= next(v) for discrete types; else send x >= v (looser)
                 stepped = _step(value, kind, direction)
                 if stepped is not None:
-                    return (
-                        (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
-                    )
+                    return (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
                 return (True, False) if self.put(spec, f, value) else (False, False)
             stepped = _step(value, kind, -direction)  # x >= v  ==  x > prev(v); otherwise not pushable
             if stepped is not None:
@@ -202,9 +196,7 @@ def plan_query(
     params = list(entity.params.items()) + builder.params
     if entity.select_param is not None and fields:
         select = entity.select_param
-        sources = sorted(
-            {entity.field(n).path.split(".")[0].split("[")[0] for n in chosen} | set(entity.primary_key)
-        )
+        sources = sorted({entity.field(n).path.split(".")[0].split("[")[0] for n in chosen} | set(entity.primary_key))
         params.append((select.param, (select.join or ",").join(sources)))
     return QueryPlan(
         entity=entity.name,

@@ -50,9 +50,7 @@ class Extractor:
         self.entity = entity
         names = list(fields) if fields is not None else list(entity.field_names)
         self.fields = [entity.field(n) for n in names]
-        self.getters: list[tuple[str, Callable[[Any], Any]]] = [
-            (f.name, compile_path(f.path)) for f in self.fields
-        ]
+        self.getters: list[tuple[str, Callable[[Any], Any]]] = [(f.name, compile_path(f.path)) for f in self.fields]
         self.stats = CoercionStats()
 
     def raw_row(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -75,8 +73,7 @@ class Extractor:
         """Apply the entity's ``on_invalid_value`` policy: raise, or null the value and count it."""
         if self.entity.on_invalid_value == "error":
             raise ValueCoercionError(
-                f"field '{name}': {exc} (set on_invalid_value: null on the entity to "
-                "read such values as null instead)",
+                f"field '{name}': {exc} (set on_invalid_value: null on the entity to read such values as null instead)",
                 entity=self.entity.name,
                 page=page,
             )

@@ -19,9 +19,11 @@ SENSITIVE_PARAM_WORDS = ("key", "token", "secret", "password", "signature", "aut
 
 
 def register_secret(value: object) -> None:
+    """Remember a secret so it is masked in every later log line (installs the masking on first use)."""
     if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _secrets.add(value)
+        install_redaction()
 
 
 def redact(text: str) -> str:
@@ -49,23 +51,32 @@ def safe_url(url: str) -> str:
     return redact(urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")))
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites each record's message with secrets masked, whatever logger or formatter is in use."""
+_installed = False
 
-    def filter(self, record: logging.LogRecord) -> bool:
+
+def install_redaction() -> None:
+    """Redact every log record at creation, whichever logger, handler or formatter later sees it.
+
+    A record factory (rather than a handler filter) also covers handlers added after this call and
+    records propagated from library loggers such as urllib3's, which log request URLs.
+    """
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         if _secrets:
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                return record
             cleaned = redact(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
-        return True
+        return record
 
-
-def install_redaction(logger: logging.Logger | None = None) -> None:
-    """Attach the filter to every handler of ``logger`` (the root logger by default), once."""
-    target = logger or logging.getLogger()
-    for handler in target.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
-    if not any(isinstance(f, RedactingFilter) for f in target.filters):
-        target.addFilter(RedactingFilter())
+    logging.setLogRecordFactory(factory)

@@ -161,9 +161,7 @@ def _windows(
         bounds.append((a, b))
     if len(bounds) > limit:
         group = math.ceil(len(bounds) / limit)
-        bounds = [
-            (bounds[i][0], bounds[min(i + group, len(bounds)) - 1][1]) for i in range(0, len(bounds), group)
-        ]
+        bounds = [(bounds[i][0], bounds[min(i + group, len(bounds)) - 1][1]) for i in range(0, len(bounds), group)]
     splits = []
     for a, b in bounds:
         if high is not None and a is not None and _type_safe_gt(a, high):

@@ -15,9 +15,7 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([A-Za-z0-9_]+)\}")
 SCOPES = frozenset({"secret", "config", "parent", "record"})
 
 
-def render(
-    text: str, scopes: Mapping[str, Mapping[str, object]], *, url_quote: bool = False, where: str = ""
-) -> str:
+def render(text: str, scopes: Mapping[str, Mapping[str, object]], *, url_quote: bool = False, where: str = "") -> str:
     """Replace every placeholder; a missing value raises :class:`ConfigError` naming it (never its value)."""
 
     def sub(m: re.Match[str]) -> str:

@@ -100,9 +100,7 @@ class Transport:
         self.origin = origin(self.base_url)
         self.backoff = Backoff(api.retry, clock)
         self.bucket = (
-            TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock)
-            if api.rate_limit
-            else None
+            TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock) if api.rate_limit else None
         )
 
     def absolute(self, url: str) -> str:
@@ -143,8 +141,7 @@ class Transport:
                 failure = _describe_exception(exc)
                 if not retry_allowed:
                     raise SaaSTransientError(
-                        f"{call.method} {safe_url(url)} failed: {failure} (not retried: "
-                        "the request is not idempotent)",
+                        f"{call.method} {safe_url(url)} failed: {failure} (not retried: the request is not idempotent)",
                         entity=call.entity,
                         page=call.page,
                     ) from None

@@ -79,9 +79,7 @@ def parse_type(spec: Any) -> FieldType:
             fields = spec.get("fields")
             if not isinstance(fields, dict) or not fields:
                 raise TypeParseError("an object type needs a non-empty 'fields' mapping")
-            return FieldType(
-                "object", fields=tuple((str(n), parse_type(_type_of(t))) for n, t in fields.items())
-            )
+            return FieldType("object", fields=tuple((str(n), parse_type(_type_of(t))) for n, t in fields.items()))
         if kind == "list":
             if "items" not in spec:
                 raise TypeParseError("a list type needs 'items'")
@@ -115,8 +113,7 @@ def _parse_text(text: str) -> FieldType:
         return FieldType("decimal", precision=precision, scale=scale)
     if lowered.startswith("decimal(") and not lowered.endswith(")"):
         raise TypeParseError(
-            f"unknown type {text!r}: inside {{...}} a comma splits the mapping, "
-            'so quote the type: "decimal(12,2)"'
+            f'unknown type {text!r}: inside {{...}} a comma splits the mapping, so quote the type: "decimal(12,2)"'
         )
     m = _LIST.match(lowered)
     if m:

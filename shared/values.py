@@ -48,9 +48,7 @@ def coerce(value: Any, ftype: FieldType) -> Any:
         if kind == "timestamp":
             return parse_timestamp(value)
         if kind == "json":
-            return (
-                value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
-            )
+            return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
         if kind == "list":
             if not isinstance(value, list):
                 raise CoercionError(f"expected a list, got {_show(value)}")

@@ -223,9 +223,7 @@ class _Checker:
             for key in value:
                 if key not in allowed:
                     hint = _closest(str(key), allowed)
-                    self.add(
-                        (*path, key), f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else "")
-                    )
+                    self.add((*path, key), f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else ""))
         return value
 
     def string(self, value: Any, path: tuple[Any, ...], default: str | None = None) -> str | None:
@@ -269,9 +267,7 @@ class _Checker:
         module = value.split(":", 1)[0]
         if not any(module == m or module.startswith(m + ".") for m in modules):
             declared = ", ".join(modules) or "none"
-            self.add(
-                path, f"hook module '{module}' is not declared in api.hooks.modules (declared: {declared})"
-            )
+            self.add(path, f"hook module '{module}' is not declared in api.hooks.modules (declared: {declared})")
             return None
         return value
 
@@ -378,9 +374,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
     timeout = m.get("timeout_s")
     if isinstance(timeout, dict):
         c.mapping(timeout, (*path, "timeout_s"), {"connect", "read"})
-        connect_s = c.number(
-            timeout.get("connect"), (*path, "timeout_s", "connect"), connect_s, minimum=0.001
-        )
+        connect_s = c.number(timeout.get("connect"), (*path, "timeout_s", "connect"), connect_s, minimum=0.001)
         read_s = c.number(timeout.get("read"), (*path, "timeout_s", "read"), read_s, minimum=0.001)
     elif timeout is not None:
         read_s = c.number(timeout, (*path, "timeout_s"), read_s, minimum=0.001)
@@ -398,9 +392,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
                 1.0,
                 minimum=0.001,
             )
-            burst = c.number(
-                rl.get("burst"), (*path, "rate_limit", "burst"), max(1, int(rps)), minimum=1, integer=True
-            )
+            burst = c.number(rl.get("burst"), (*path, "rate_limit", "burst"), max(1, int(rps)), minimum=1, integer=True)
             rate = RateLimitSpec(float(rps), int(burst))
     pagination = _build_pagination(m.get("pagination") or {"type": "none"}, (*path, "pagination"), c, modules)
     check = m.get("check")
@@ -482,9 +474,7 @@ def _build_retry(raw: Any, path: tuple[Any, ...], c: _Checker) -> RetrySpec:
         c.add((*path, "on_status"), "must be a list of HTTP status codes 400..599")
         statuses = list(d.on_status)
     return RetrySpec(
-        max_attempts=c.number(
-            m.get("max_attempts"), (*path, "max_attempts"), d.max_attempts, minimum=1, integer=True
-        ),
+        max_attempts=c.number(m.get("max_attempts"), (*path, "max_attempts"), d.max_attempts, minimum=1, integer=True),
         base_delay_s=float(c.number(m.get("base_delay_s"), (*path, "base_delay_s"), d.base_delay_s)),
         max_delay_s=float(c.number(m.get("max_delay_s"), (*path, "max_delay_s"), d.max_delay_s)),
         retry_after_cap_s=float(
@@ -494,17 +484,13 @@ def _build_retry(raw: Any, path: tuple[Any, ...], c: _Checker) -> RetrySpec:
     )
 
 
-def _build_pagination(
-    raw: Any, path: tuple[Any, ...], c: _Checker, modules: tuple[str, ...]
-) -> PaginationSpec | None:
+def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tuple[str, ...]) -> PaginationSpec | None:
     m = c.mapping(raw, path, None, {"type"})
     if m is None:
         return None
     kind = m.get("type")
     if kind not in PAGINATION_OPTIONS:
-        c.add(
-            (*path, "type"), f"unknown pagination type {kind!r}; use one of {', '.join(PAGINATION_OPTIONS)}"
-        )
+        c.add((*path, "type"), f"unknown pagination type {kind!r}; use one of {', '.join(PAGINATION_OPTIONS)}")
         return None
     c.mapping(m, path, PAGINATION_OPTIONS[kind] | PAGINATION_COMMON, PAGINATION_REQUIRED.get(kind, set()))
     page_size = c.number(m.get("page_size"), (*path, "page_size"), 100, minimum=1, integer=True)
@@ -542,9 +528,7 @@ def _check_path(value: Any, path: tuple[Any, ...], c: _Checker) -> str | None:
 def _build_entity(
     raw: Any, path: tuple[Any, ...], c: _Checker, modules: tuple[str, ...], api: ApiSpec | None
 ) -> EntitySpec | None:
-    m = c.mapping(
-        raw, path, ENTITY_KEYS, {"name", "fields"} | (set() if (raw or {}).get("class") else {"path"})
-    )
+    m = c.mapping(raw, path, ENTITY_KEYS, {"name", "fields"} | (set() if (raw or {}).get("class") else {"path"}))
     if m is None:
         return None
     name = m.get("name")
@@ -614,16 +598,12 @@ def _build_entity(
             if parent is None:
                 c.add((*label, "path"), f"placeholder {{{placeholder}}} needs a 'parent' declaration")
             elif key not in parent.fields.values():
-                c.add(
-                    (*label, "path"), f"placeholder {{{placeholder}}} names no parent field in parent.fields"
-                )
+                c.add((*label, "path"), f"placeholder {{{placeholder}}} names no parent field in parent.fields")
         elif scope == "config":
             if api is not None and key not in api.settings:
                 c.add((*label, "path"), f"placeholder {{{placeholder}}} names no setting in api.settings")
         else:
-            c.add(
-                (*label, "path"), f"unknown placeholder {{{placeholder}}}; use {{parent.x}} or {{config.x}}"
-            )
+            c.add((*label, "path"), f"unknown placeholder {{{placeholder}}}; use {{parent.x}} or {{config.x}}")
     params = m.get("params") or {}
     if not isinstance(params, dict):
         c.add((*label, "params"), "must map query parameter names to fixed values")
@@ -640,9 +620,7 @@ def _build_entity(
                 continue
             method = str(om.get("method", "")).upper()
             if method not in ("POST", "PUT", "PATCH"):
-                c.add(
-                    (*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}"
-                )
+                c.add((*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}")
             wpath = c.string(om.get("path"), (*label, "write", op, "path"), "")
             for ph in PLACEHOLDER_RE.findall(wpath or ""):
                 if ph not in by_name:
@@ -840,9 +818,7 @@ def _build_splits(
         )
     if by == "time_window":
         if f.type.kind not in ("timestamp", "date"):
-            c.add(
-                (*path, "field"), f"time_window splits need a timestamp or date field, '{fname}' is {f.type}"
-            )
+            c.add((*path, "field"), f"time_window splits need a timestamp or date field, '{fname}' is {f.type}")
         for key in ("start", "end"):
             value = m.get(key)
             if value is None and key == "start":
@@ -879,9 +855,7 @@ def _check_entities(entities: list[EntitySpec], raw: list[Any], c: _Checker) -> 
     names: dict[str, int] = {}
     for i, e in enumerate(entities):
         if e.name in names:
-            c.add(
-                ("entities", i, "name"), f"duplicate entity name '{e.name}' (also entities[{names[e.name]}])"
-            )
+            c.add(("entities", i, "name"), f"duplicate entity name '{e.name}' (also entities[{names[e.name]}])")
         names.setdefault(e.name, i)
     by_name = {e.name: e for e in entities}
     for i, e in enumerate(entities):

@@ -1,0 +1,1 @@
+"""The ``saas-connectors`` command line: the demo, the demo API, and (later) the local runners."""

@@ -1,0 +1,47 @@
+"""``saas-connectors read ENTITY``: the shared client on its own, configured as the Lambdas are."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shared.client import SaaSClient
+from shared.errors import ConfigError
+from shared.predicates import Op, Predicate, matches
+from shared.records import Extractor
+from shared.spec import load_spec
+from shared.values import coerce, to_jsonable
+
+
+def parse_where(client: SaaSClient, entity: str, items: list[str]) -> list[Predicate]:
+    spec = client.entity(entity)
+    out = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--where expects FIELD=VALUE, got {item!r}")
+        try:
+            field = spec.field(name.strip())
+        except KeyError:
+            raise ConfigError(
+                f"--where: entity '{entity}' has no field '{name}' (fields: {', '.join(spec.field_names)})"
+            ) from None
+        out.append(Predicate(field.name, Op.EQ, coerce(text, field.type)))
+    return out
+
+
+def run_read(args: argparse.Namespace) -> int:
+    client = SaaSClient(load_spec(args.spec))
+    fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
+    plan = client.plan(args.entity, parse_where(client, args.entity, args.where), fields)
+    extractor = Extractor(client.entity(args.entity))
+    shown = 0
+    for record in client.iter_records(plan):
+        row = extractor.typed_row(record)
+        if not matches(row, plan.residual):
+            continue
+        print(json.dumps(to_jsonable({k: row[k] for k in plan.fields}), ensure_ascii=False))
+        shown += 1
+        if args.limit is not None and shown >= args.limit:
+            break
+    return 0

@@ -1,0 +1,103 @@
+"""Filter-to-parameter translation: exact pushes leave no residual, approximate pushes keep the predicate,
+and the parameters sent are what the spec declares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from shared.errors import UnknownFieldError
+from shared.predicates import Op, Predicate, matches
+from shared.pushdown import plan_query
+from shared.spec import load_spec
+
+SPEC = load_spec("demo")
+UTC = dt.UTC
+
+
+def P(field: str, op: str, value: object = None) -> Predicate:
+    return Predicate(field, Op(op), value)
+
+
+def test_exact_pushes_leave_no_residual() -> None:
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "ge", 10), P("id", "le", 20), P("industry", "in", ("b", "a"))])
+    assert ("id_min", "10") in plan.params
+    assert ("id_max", "20") in plan.params
+    assert ("industry", "a,b") in plan.params
+    assert plan.residual == ()
+
+
+def test_strict_integer_bounds_become_inclusive_exactly() -> None:
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "gt", 10), P("id", "lt", 20)])
+    assert ("id_min", "11") in plan.params
+    assert ("id_max", "19") in plan.params
+    assert plan.residual == ()
+
+
+def test_strict_timestamp_bound_is_pushed_loosely_and_kept_in_the_residual() -> None:
+    t = dt.datetime(2024, 5, 1, 12, tzinfo=UTC)
+    plan = plan_query(SPEC.entity("accounts"), [P("updated_at", "gt", t)])
+    assert ("updated_since", "2024-05-01T12:00:00Z") in plan.params
+    assert plan.residual == (P("updated_at", "gt", t),)
+
+
+def test_unpushable_predicates_are_the_residual() -> None:
+    preds = [P("name", "eq", "Acme"), P("rating", "is_null"), P("employees", "ne", 5)]
+    plan = plan_query(SPEC.entity("accounts"), preds)
+    assert plan.params == ()
+    assert plan.residual == tuple(preds)
+
+
+def test_between_and_eq_use_range_parameters() -> None:
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "between", (5, 9))])
+    assert dict(plan.params) == {"id_min": "5", "id_max": "9"}
+    assert plan.residual == ()
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "eq", 7)])
+    assert dict(plan.params) == {"id_min": "7", "id_max": "7"}
+    assert plan.residual == ()
+
+
+def test_in_on_a_range_only_field_pushes_the_hull_and_keeps_the_predicate() -> None:
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "in", (3, 9, 5))])
+    assert dict(plan.params) == {"id_min": "3", "id_max": "9"}
+    assert plan.residual == (P("id", "in", (3, 9, 5)),)
+
+
+def test_a_second_predicate_on_the_same_parameter_stays_local() -> None:
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "ge", 10), P("id", "ge", 15)])
+    assert dict(plan.params) == {"id_min": "10"}
+    assert plan.residual == (P("id", "ge", 15),)
+
+
+def test_dates_and_decimals_are_formatted_for_the_api() -> None:
+    preds = [P("close_date", "ge", dt.date(2024, 1, 2)), P("amount", "ge", Decimal("10.50"))]
+    plan = plan_query(SPEC.entity("deals"), preds)
+    assert dict(plan.params) == {"close_date_from": "2024-01-02", "amount_min": "10.50"}
+    # a strict date bound steps to the next day exactly
+    plan = plan_query(SPEC.entity("deals"), [P("close_date", "lt", dt.date(2024, 1, 2))])
+    assert dict(plan.params) == {"close_date_to": "2024-01-01"}
+    assert plan.residual == ()
+
+
+def test_child_key_equality_becomes_parent_keys() -> None:
+    plan = plan_query(SPEC.entity("activities"), [P("contact_id", "in", (3, 1))])
+    assert plan.parent_keys == ({"id": 1}, {"id": 3})
+    assert plan.residual == ()
+
+
+def test_unknown_fields_are_named() -> None:
+    with pytest.raises(UnknownFieldError, match="no field 'nope'"):
+        plan_query(SPEC.entity("accounts"), [P("nope", "eq", 1)])
+    with pytest.raises(UnknownFieldError, match="no field 'nope'"):
+        plan_query(SPEC.entity("accounts"), [], ["id", "nope"])
+
+
+def test_null_semantics_match_sql() -> None:
+    row = {"a": None, "b": 3}
+    assert not matches(row, [P("a", "ne", 1)])
+    assert not matches(row, [P("a", "in", (None, 1))])
+    assert matches(row, [P("a", "is_null")])
+    assert matches(row, [P("b", "between", (3, 3)), P("b", "not_null")])
+    assert not matches(row, [P("missing", "eq", 1)])

@@ -1,0 +1,1 @@
+"""Test helpers: a configurable fake SaaS server on loopback and a fake clock."""
