@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -91,7 +92,7 @@ def get_long_string(obj: Mapping[str, Any], key: str, path: str) -> int:
     value = field(obj, key, path)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit():
+        if re.fullmatch(r"[+-]?[0-9]+", text):
             return int(text)
         fail(f"{path}.{key}", f"expected a decimal integer string, got {value!r}")
     return as_int(value, f"{path}.{key}")

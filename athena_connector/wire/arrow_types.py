@@ -67,7 +67,7 @@ class ArrowType:
 
     @classmethod
     def of(cls, name: str, **params: Any) -> ArrowType:
-        """Build with parameters given by wire name, e.g. ``ArrowType.of("Int", bitWidth=32, isSigned=True)``."""
+        """Build from wire parameter names: ``ArrowType.of("Int", bitWidth=32, isSigned=True)``."""
         spec = _PARAMS.get(name)
         if spec is None:
             raise ValueError(f"unknown ArrowType {name!r}")
@@ -229,4 +229,3 @@ def unsupported_type_problem(fld: pa.Field) -> str | None:
         if problem:
             return f"in column {fld.name!r}: {problem}"
     return None
-

@@ -14,7 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from athena_connector.wire._fields import expect_object, fail, field as get_field, json_kind
+from athena_connector.wire._fields import expect_object, fail, json_kind
+from athena_connector.wire._fields import field as get_field
 from athena_connector.wire.arrow_ipc import decode_records, decode_schema, encode_records, encode_schema
 from athena_connector.wire.versions import SERDE_VERSION
 
@@ -52,6 +53,9 @@ class Block:
             and self.batch.schema.equals(other.batch.schema, check_metadata=True)
             and self.batch.equals(other.batch)
         )
+
+    def __hash__(self) -> int:
+        return hash((self.allocator_id, self.batch.num_rows, self.batch.num_columns))
 
 
 def block_to_wire(block: Block, serde_version: int = SERDE_VERSION, path: str = "block") -> dict[str, Any]:

@@ -83,4 +83,3 @@ def table_name_to_wire(table: TableName, path: str = "tableName") -> dict[str, A
         "schemaName": str_to_wire(table.schema_name, f"{path}.schemaName"),
         "tableName": str_to_wire(table.table_name, f"{path}.tableName"),
     }
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -23,7 +23,6 @@ from athena_connector.wire._fields import (
     fail,
     get_bool,
     get_list,
-    get_object,
     get_str,
     get_str_map,
     int_to_wire,
@@ -33,7 +32,7 @@ from athena_connector.wire._fields import (
 )
 from athena_connector.wire.arrow_types import ArrowType, arrow_type_from_wire
 from athena_connector.wire.blocks import Block, block_from_wire, block_to_wire
-from athena_connector.wire.values import VALUE_COLUMN, from_python, to_python, value_column
+from athena_connector.wire.values import VALUE_COLUMN, from_python, to_python, to_raw, value_column
 from athena_connector.wire.versions import SERDE_VERSION, check_emit_version
 
 NO_LIMIT = -1
@@ -65,11 +64,21 @@ def _value_block(values: Iterable[Any], data_type: pa.DataType) -> Block:
     return Block(pa.RecordBatch.from_arrays([from_python(values, data_type)], schema=schema))
 
 
-def _block_values(block: Block, path: str = "valueBlock") -> list[Any]:
+def _value_array(block: Block, path: str) -> pa.Array:
     try:
-        return to_python(value_column(block.batch))
+        return value_column(block.batch)
     except ValueError as exc:
         fail(path, str(exc))
+
+
+def _block_values(block: Block, path: str = "valueBlock") -> list[Any]:
+    """Values decoded on access, so one odd value (e.g. a timestamp literal the engine sent in
+    microseconds, beyond datetime's range) fails only the caller that asks for it, not the whole request."""
+    array = _value_array(block, path)
+    try:
+        return to_python(array)
+    except (ValueError, OverflowError, pa.ArrowException) as exc:
+        fail(path, f"cannot decode {array.type} value(s) {to_raw(array)[:5]}: {exc}")
 
 
 # ----------------------------------------------------------------------------------------------- ValueSets
@@ -93,6 +102,13 @@ class Marker:
         if self.null_value or self.value_block.num_rows == 0:
             return None
         return _block_values(self.value_block)[0]
+
+    @property
+    def raw_value(self) -> Any:
+        """The bound as stored (int64 for date64 and packed timestamp-tz), or None when unbounded."""
+        if self.null_value or self.value_block.num_rows == 0:
+            return None
+        return to_raw(_value_array(self.value_block, "valueBlock"))[0]
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -128,7 +144,7 @@ class Range:
 
     @property
     def is_single_value(self) -> bool:
-        return self.low_inclusive and self.high_inclusive and self.low.value == self.high.value
+        return self.low_inclusive and self.high_inclusive and self.low.raw_value == self.high.raw_value
 
     @property
     def is_all(self) -> bool:
@@ -170,7 +186,7 @@ class SortedRangeSet:
     ranges: tuple[Range, ...]
     null_allowed: bool
 
-    WIRE_TYPE = "SortedRangeSet"
+    WIRE_TYPE: ClassVar[str] = "SortedRangeSet"
 
 
 @dataclass(frozen=True)
@@ -181,11 +197,15 @@ class EquatableValueSet:
     white_list: bool
     null_allowed: bool
 
-    WIRE_TYPE = "EquatableValueSet"
+    WIRE_TYPE: ClassVar[str] = "EquatableValueSet"
 
     @property
     def values(self) -> list[Any]:
         return _block_values(self.value_block)
+
+    @property
+    def raw_values(self) -> list[Any]:
+        return to_raw(_value_array(self.value_block, "valueBlock"))
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -193,7 +213,12 @@ class EquatableValueSet:
 
     @classmethod
     def of(
-        cls, values: Iterable[Any], data_type: pa.DataType, *, white_list: bool = True, null_allowed: bool = False
+        cls,
+        values: Iterable[Any],
+        data_type: pa.DataType,
+        *,
+        white_list: bool = True,
+        null_allowed: bool = False,
     ) -> EquatableValueSet:
         return cls(_value_block(values, data_type), white_list, null_allowed)
 
@@ -206,13 +231,17 @@ class AllOrNoneValueSet:
     all: bool
     null_allowed: bool
 
-    WIRE_TYPE = "AllOrNoneValueSet"
+    WIRE_TYPE: ClassVar[str] = "AllOrNoneValueSet"
 
 
 ValueSet = SortedRangeSet | EquatableValueSet | AllOrNoneValueSet
 
 # V1 (Jackson annotations) used short type ids for the same classes.
-_VALUE_SET_ALIASES = {"sortable": "SortedRangeSet", "equatable": "EquatableValueSet", "allOrNone": "AllOrNoneValueSet"}
+_VALUE_SET_ALIASES = {
+    "sortable": "SortedRangeSet",
+    "equatable": "EquatableValueSet",
+    "allOrNone": "AllOrNoneValueSet",
+}
 
 
 # --------------------------------------------------------------------------------------------- expressions
@@ -223,7 +252,7 @@ class VariableExpression:
     column_name: str
     type: ArrowType
 
-    WIRE_TYPE = "VariableExpression"
+    WIRE_TYPE: ClassVar[str] = "VariableExpression"
 
 
 @dataclass(frozen=True)
@@ -233,11 +262,15 @@ class ConstantExpression:
     value_block: Block
     type: ArrowType
 
-    WIRE_TYPE = "ConstantExpression"
+    WIRE_TYPE: ClassVar[str] = "ConstantExpression"
 
     @property
     def values(self) -> list[Any]:
         return _block_values(self.value_block)
+
+    @property
+    def raw_values(self) -> list[Any]:
+        return to_raw(_value_array(self.value_block, "valueBlock"))
 
 
 @dataclass(frozen=True)
@@ -248,7 +281,7 @@ class FunctionCallExpression:
     function_name: str
     arguments: tuple[Expression, ...]
 
-    WIRE_TYPE = "FunctionCallExpression"
+    WIRE_TYPE: ClassVar[str] = "FunctionCallExpression"
 
 
 Expression = FunctionCallExpression | VariableExpression | ConstantExpression
@@ -307,7 +340,7 @@ def marker_from_wire(value: Any, path: str) -> Marker:
     if not marker.null_value:
         if block.num_rows == 0:
             fail(f"{path}.valueBlock", "marker with nullValue false has no value row")
-        _block_values(block, f"{path}.valueBlock")
+        _value_array(block, f"{path}.valueBlock")
     return marker
 
 
@@ -336,7 +369,7 @@ def value_set_from_wire(value: Any, path: str) -> ValueSet:
         if "valueBlock" not in obj:
             fail(path, "missing required key 'valueBlock'")
         block = block_from_wire(obj["valueBlock"], f"{path}.valueBlock")
-        _block_values(block, f"{path}.valueBlock")
+        _value_array(block, f"{path}.valueBlock")
         return EquatableValueSet(block, get_bool(obj, "whiteList", path), get_bool(obj, "nullAllowed", path))
     if kind == AllOrNoneValueSet.WIRE_TYPE:
         return AllOrNoneValueSet(
@@ -353,12 +386,14 @@ def expression_from_wire(value: Any, path: str) -> Expression:
     if kind is None:
         fail(path, "missing required key '@type'")
     if kind == VariableExpression.WIRE_TYPE:
-        return VariableExpression(get_str(obj, "columnName", path), arrow_type_from_wire(obj.get("type"), f"{path}.type"))
+        return VariableExpression(
+            get_str(obj, "columnName", path), arrow_type_from_wire(obj.get("type"), f"{path}.type")
+        )
     if kind == ConstantExpression.WIRE_TYPE:
         if "valueBlock" not in obj:
             fail(path, "missing required key 'valueBlock'")
         block = block_from_wire(obj["valueBlock"], f"{path}.valueBlock")
-        _block_values(block, f"{path}.valueBlock")
+        _value_array(block, f"{path}.valueBlock")
         return ConstantExpression(block, arrow_type_from_wire(obj.get("type"), f"{path}.type"))
     if kind == FunctionCallExpression.WIRE_TYPE:
         name = obj.get("functionName")
@@ -400,10 +435,8 @@ def constraints_from_wire(value: Any, path: str) -> Constraints:
     if value is None:
         return Constraints()
     obj = expect_object(value, path)
-    summary_obj = get_object(obj, "summary", path) if "summary" in obj else {}
-    summary = {
-        str(col): value_set_from_wire(vs, f"{path}.summary.{col}") for col, vs in summary_obj.items()
-    }
+    summary_obj = expect_object(obj.get("summary") or {}, f"{path}.summary")
+    summary = {str(col): value_set_from_wire(vs, f"{path}.summary.{col}") for col, vs in summary_obj.items()}
     expression = tuple(
         expression_from_wire(item, f"{path}.expression[{i}]")
         for i, item in enumerate(get_list(obj, "expression", path, []))
@@ -523,8 +556,6 @@ def constraints_to_wire(
     if version >= 6:
         plan = constraints.query_plan
         out["queryPlan"] = (
-            None
-            if plan is None
-            else {"substraitVersion": plan.substrait_version, "substraitPlan": plan.substrait_plan}
+            None if plan is None else {"substraitVersion": plan.substrait_version, "substraitPlan": plan.substrait_plan}
         )
     return out

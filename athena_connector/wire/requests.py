@@ -17,7 +17,6 @@ import pyarrow as pa
 from athena_connector.wire._fields import (
     expect_object,
     fail,
-    field as get_field,
     get_long_string,
     get_opt_str,
     get_str,
@@ -29,7 +28,16 @@ from athena_connector.wire._fields import (
     str_map_to_wire,
     str_to_wire,
 )
-from athena_connector.wire.blocks import Block, block_from_wire, block_to_wire, schema_from_wire, schema_to_wire
+from athena_connector.wire._fields import (
+    field as get_field,
+)
+from athena_connector.wire.blocks import (
+    Block,
+    block_from_wire,
+    block_to_wire,
+    schema_from_wire,
+    schema_to_wire,
+)
 from athena_connector.wire.common import (
     FederatedIdentity,
     TableName,
@@ -45,27 +53,71 @@ from athena_connector.wire.versions import SERDE_VERSION, check_emit_version
 
 UNLIMITED_PAGE_SIZE = -1
 
-# Key order the SDK writes (and its V2+ streaming parsers demand) per request type; "*" keys appear only
-# from the serde version given in REQUEST_KEY_SINCE.
+# Key order the SDK writes (and its V2+ streaming parsers demand) per request type. A key listed in
+# REQUEST_KEY_SINCE is written only from that serde version on.
 REQUEST_KEY_ORDER: dict[str, tuple[str, ...]] = {
     "PingRequest": ("@type", "identity", "catalogName", "queryId"),
     "ListSchemasRequest": ("@type", "identity", "queryId", "catalogName"),
-    "ListTablesRequest": ("@type", "identity", "queryId", "catalogName", "schemaName", "nextToken", "pageSize"),
-    "GetTableRequest": ("@type", "identity", "queryId", "catalogName", "tableName", "queryPassthroughArguments"),
+    "ListTablesRequest": (
+        "@type",
+        "identity",
+        "queryId",
+        "catalogName",
+        "schemaName",
+        "nextToken",
+        "pageSize",
+    ),
+    "GetTableRequest": (
+        "@type",
+        "identity",
+        "queryId",
+        "catalogName",
+        "tableName",
+        "queryPassthroughArguments",
+    ),
     "GetTableLayoutRequest": (
-        "@type", "identity", "queryId", "catalogName", "tableName", "constraints", "schema", "partitionColumns",
+        "@type",
+        "identity",
+        "queryId",
+        "catalogName",
+        "tableName",
+        "constraints",
+        "schema",
+        "partitionColumns",
     ),
     "GetSplitsRequest": (
-        "@type", "identity", "queryId", "catalogName", "tableName", "partitions", "partitionColumns",
-        "constraints", "continuationToken",
+        "@type",
+        "identity",
+        "queryId",
+        "catalogName",
+        "tableName",
+        "partitions",
+        "partitionColumns",
+        "constraints",
+        "continuationToken",
     ),
     "ReadRecordsRequest": (
-        "@type", "identity", "queryId", "catalogName", "tableName", "schema", "split", "constraints",
-        "maxBlockSize", "maxInlineBlockSize",
+        "@type",
+        "identity",
+        "queryId",
+        "catalogName",
+        "tableName",
+        "schema",
+        "split",
+        "constraints",
+        "maxBlockSize",
+        "maxInlineBlockSize",
     ),
     "GetDataSourceCapabilitiesRequest": ("@type", "identity", "queryId", "catalogName"),
-    "UserDefinedFunctionRequest": ("@type", "identity", "inputRecords", "outputSchema", "methodName", "functionType"),
-}  # fmt: skip
+    "UserDefinedFunctionRequest": (
+        "@type",
+        "identity",
+        "inputRecords",
+        "outputSchema",
+        "methodName",
+        "functionType",
+    ),
+}
 REQUEST_KEY_SINCE: dict[tuple[str, str], int] = {("GetTableRequest", "queryPassthroughArguments"): 5}
 
 
@@ -128,7 +180,7 @@ class GetTableLayoutRequest:
 
 @dataclass(frozen=True)
 class GetSplitsRequest:
-    """``partitions`` are (a batch of) the rows returned by GetTableLayout, extra columns and metadata kept."""
+    """``partitions``: (a batch of) the GetTableLayout rows, extra columns and schema metadata kept."""
 
     WIRE_TYPE: ClassVar[str] = "GetSplitsRequest"
     identity: FederatedIdentity | None

@@ -32,9 +32,15 @@ def to_python(array: pa.Array | pa.ChunkedArray) -> list[Any]:
     """Python values of a column; date64 -> naive datetime, packed timestamp-tz -> aware datetime."""
     data_type = array.type
     if pa.types.is_date64(data_type) or is_packed_timestamp(data_type):
-        raw = array.cast(pa.int64()).to_pylist()
         convert = date64_to_datetime if pa.types.is_date64(data_type) else packed_to_datetime
-        return [None if v is None else convert(v) for v in raw]
+        return [None if v is None else convert(v) for v in to_raw(array)]
+    return array.to_pylist()
+
+
+def to_raw(array: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """Values as stored: int64 for date64 and packed timestamp-tz (no conversion that could fail)."""
+    if pa.types.is_date64(array.type) or is_packed_timestamp(array.type):
+        return array.cast(pa.int64()).to_pylist()
     return array.to_pylist()
 
 

@@ -35,7 +35,8 @@ def check_emit_version(serde_version: int) -> int:
         raise WireError("serde_version", f"expected an integer, got {serde_version!r}")
     if not MIN_EMIT_VERSION <= serde_version <= MAX_EMIT_VERSION:
         raise WireError(
-            "serde_version", f"can only emit versions {MIN_EMIT_VERSION}..{MAX_EMIT_VERSION}, got {serde_version}"
+            "serde_version",
+            f"can only emit versions {MIN_EMIT_VERSION}..{MAX_EMIT_VERSION}, got {serde_version}",
         )
     return serde_version
 

@@ -1,0 +1,1 @@
+"""Athena Query Federation connector: a Lambda serving Athena metadata and record requests for the SaaS API."""
