@@ -35,22 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=0.25, help="demo data size factor (default 0.25)")
     demo.add_argument("--port", type=int, default=0, help="port for the demo API (default: any free port)")
 
-    api = sub.add_parser(
-        "demo-api",
-        help="serve the demo CRM API",
-        description="Serve the demo CRM over HTTP until interrupted; prints its base URL and API key.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  saas-connectors demo-api --port 8080 --scale 1\n"
-        "  SAAS_BASE_URL=http://127.0.0.1:8080/api/v1 SAAS_API_KEY=demo-secret-key "
-        "saas-connectors read accounts",
-    )
-    api.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    api.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    api.add_argument("--scale", type=float, default=1.0, help="data size factor (default 1.0)")
-    api.add_argument("--api-key", default=None, help="API key to require (default demo-secret-key)")
-    api.add_argument("--latency-ms", type=float, default=0.0, help="added delay per request")
-    api.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
-    api.add_argument("--seed", type=int, default=None, help="data seed")
+    sub.add_parser("demo-api", help="serve the demo CRM API (see: saas-connectors demo-api --help)", add_help=False)
 
     read = sub.add_parser(
         "read",
@@ -77,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo-api"]:
+        from demo_api.server import main as demo_api_main
+
+        return demo_api_main(argv[1:], prog="saas-connectors demo-api")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -87,10 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from saas_cli.demo import run_demo
 
             return run_demo(scale=args.scale, port=args.port)
-        if args.command == "demo-api":
-            from saas_cli.demo_api_command import serve_demo_api
-
-            return serve_demo_api(args)
         if args.command == "read":
             from saas_cli.read_command import run_read
 
