@@ -6,10 +6,12 @@ retries when it returns True (OAuth2 fetches a new token; static credentials can
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -21,6 +23,7 @@ from shared.spec.model import AuthSpec
 from shared.templating import render
 
 TOKEN_EXPIRY_SKEW_S = 60.0
+DEFAULT_TOKEN_LIFETIME_S = 3600.0
 
 
 class Authenticator(AuthBase):
@@ -32,6 +35,16 @@ class Authenticator(AuthBase):
     def refresh(self) -> bool:
         return False
 
+    def scrub_url(self, url: str) -> str:
+        """A URL with any credential this authenticator puts in query strings removed (for tokens)."""
+        return url
+
+
+def _without_param(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
 
 class ApiKeyAuth(Authenticator):
     def __init__(self, name: str, value: str, location: str = "header") -> None:
@@ -40,10 +53,13 @@ class ApiKeyAuth(Authenticator):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.location == "query":
-            r.prepare_url(r.url, {self.name: self.value})
+            r.prepare_url(_without_param(r.url or "", self.name), {self.name: self.value})
         else:
             r.headers[self.name] = self.value
         return r
+
+    def scrub_url(self, url: str) -> str:
+        return _without_param(url, self.name) if self.location == "query" else url
 
 
 class BearerAuth(Authenticator):
@@ -100,7 +116,9 @@ class OAuth2Auth(Authenticator):
         self.session, self.clock, self.timeout = session, clock, timeout
         for secret in (client_secret, refresh_token):
             register_secret(secret)
-        self._key = (token_url, client_id, grant)
+        # Connections differ by secret, refresh token and scope too: never hand one tenant another's token.
+        digest = hashlib.sha256(f"{client_secret}\0{refresh_token or ''}\0{scope or ''}".encode()).hexdigest()
+        self._key = (token_url, client_id, grant, digest)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = f"Bearer {self._token().access_token}"
@@ -108,7 +126,9 @@ class OAuth2Auth(Authenticator):
 
     def refresh(self) -> bool:
         with _TOKEN_LOCK:
-            _TOKEN_CACHE.pop(self._key, None)
+            cached = _TOKEN_CACHE.get(self._key)
+            if cached is not None:  # expire it but keep a rotated refresh token for the next grant
+                cached.expires_at = 0.0
         self._token()
         return True
 
@@ -153,9 +173,12 @@ class OAuth2Auth(Authenticator):
         if new_refresh:
             register_secret(str(new_refresh))
         expires_in = body.get("expires_in")
-        lifetime = (
-            float(expires_in) if isinstance(expires_in, int | float | str) and str(expires_in).strip() else 3600.0
-        )
+        try:
+            lifetime = float(expires_in) if expires_in is not None else DEFAULT_TOKEN_LIFETIME_S
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME_S
+        if not lifetime > 0:
+            lifetime = DEFAULT_TOKEN_LIFETIME_S
         return _Token(access, self.clock.time() + lifetime, str(new_refresh) if new_refresh else refresh_token)
 
 

@@ -253,6 +253,7 @@ class SaaSClient:
             )
         url = next_state.get("u")
         if isinstance(url, str):
+            next_state["u"] = url = self.transport.auth.scrub_url(url)
             self.transport.check_origin(url, Call("GET", url, entity=entity.name, page=number), "next-page link")
         pagination = self.spec.pagination_for(entity)
         if pagination.max_pages and number >= pagination.max_pages:

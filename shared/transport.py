@@ -82,6 +82,19 @@ def make_session(pool_size: int = 16) -> requests.Session:
     return session
 
 
+# One bucket per API origin and rate per process: every client in a warm Lambda draws from the same budget.
+_BUCKETS: dict[tuple[object, ...], TokenBucket] = {}
+
+
+def shared_bucket(base_url: str, api: ApiSpec, clock: Clock) -> TokenBucket:
+    assert api.rate_limit is not None
+    key = (origin(base_url), api.rate_limit.requests_per_second, api.rate_limit.burst, id(clock))
+    bucket = _BUCKETS.get(key)
+    if bucket is None:
+        bucket = _BUCKETS[key] = TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock)
+    return bucket
+
+
 class Transport:
     def __init__(
         self,
@@ -99,9 +112,7 @@ class Transport:
         self.base_url = (base_url or api.base_url).rstrip("/")
         self.origin = origin(self.base_url)
         self.backoff = Backoff(api.retry, clock)
-        self.bucket = (
-            TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock) if api.rate_limit else None
-        )
+        self.bucket = shared_bucket(self.base_url, api, clock) if api.rate_limit else None
 
     def absolute(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -161,7 +172,15 @@ class Transport:
                         page=call.page,
                         status=status,
                     )
-                if not self.backoff.should_retry_status(status) or (not retry_allowed and status != 429):
+                if self.backoff.should_retry_status(status) and not retry_allowed and status != 429:
+                    raise SaaSTransientError(
+                        f"HTTP {status} for {call.method} {safe_url(url)}{_excerpt(response)} (not retried: the "
+                        "request is not idempotent)",
+                        entity=call.entity,
+                        page=call.page,
+                        status=status,
+                    )
+                if not self.backoff.should_retry_status(status):
                     raise SaaSClientError(
                         f"HTTP {status} for {call.method} {safe_url(url)}{_excerpt(response)}",
                         entity=call.entity,

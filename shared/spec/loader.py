@@ -38,6 +38,7 @@ from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, parse_timestamp
 
 BUNDLED_PACKAGE = "shared.specs"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster cold starts
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
 HOOK_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
@@ -148,8 +149,12 @@ def _read_s3(uri: str) -> str:
 def load_spec_text(text: str, *, source: str = "<spec>") -> SourceSpec:
     """Parse and validate YAML text; raise :class:`SpecError` listing every problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
+        loader = _YAML_LOADER(text)
+        try:
+            node = loader.get_single_node()
+            doc = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

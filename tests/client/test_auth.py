@@ -9,6 +9,7 @@ import json
 import sys
 import textwrap
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from shared.client import SaaSClient
 from shared.errors import ConfigError, SaaSAuthError, SpecError
 from shared.spec import SourceSpec, load_spec_text
 from tests.support.clock import FakeClock
-from tests.support.fake_saas import serve
+from tests.support.fake_saas import API_KEY as FAKE_KEY
+from tests.support.fake_saas import FakeSaaS, fake_spec_text, make_records, serve
 
 API_KEY = "k3y-0123456789abcdef"
 TOKEN = "static-bearer-token-987"
@@ -317,11 +319,6 @@ def test_an_unreachable_token_endpoint_is_an_auth_error() -> None:
     assert app.api_calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG shared/auth.py:157-162: a non-numeric expires_in escapes as a bare ValueError",
-)
 def test_a_malformed_expires_in_is_not_a_crash() -> None:
     app = AuthAPI(expires_in="soon")
     with serve(app) as base:
@@ -346,14 +343,6 @@ def test_refresh_token_grant_sends_the_refresh_token_and_follows_rotation_on_exp
     assert app.api_status == [200, 200, 200]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SaaSAuthError,
-    reason=(
-        "BUG shared/auth.py:109-113: refresh() drops the cached token and with it the rotated refresh "
-        "token, so a 401-triggered refresh sends the original (now revoked) refresh token"
-    ),
-)
 def test_a_401_refresh_uses_the_rotated_refresh_token() -> None:
     app = AuthAPI(rotate_refresh=True)
     with serve(app) as base:
@@ -362,6 +351,44 @@ def test_a_401_refresh_uses_the_rotated_refresh_token() -> None:
         app.revoke()
         assert read(client) == [1, 2]
     assert [c["form"]["refresh_token"] for c in app.token_calls] == [REFRESH_TOKEN, "refresh-token-0001"]
+
+
+@pytest.mark.parametrize("differs", ["refresh_token", "scope"])
+def test_connections_with_different_grants_do_not_share_a_cached_token(differs: str) -> None:
+    app = AuthAPI(valid_refresh={REFRESH_TOKEN, "refresh-token-of-user-b"})
+    with serve(app) as base:
+        if differs == "refresh_token":
+            auth = OAUTH_RT.format(base=base)
+            secrets_b = {**OAUTH_SECRETS, "refresh_token": "refresh-token-of-user-b"}
+            spec_a = spec_b = spec(base, auth)
+        else:
+            secrets_b = OAUTH_SECRETS
+            spec_a = spec(base, OAUTH_CC.format(base=base, style="body"))
+            spec_b = spec(base, OAUTH_CC.format(base=base, style="body").replace("read:items", "admin:all"))
+        read(SaaSClient(spec_a, OAUTH_SECRETS, clock=FakeClock()))
+        read(SaaSClient(spec_b, secrets_b, clock=FakeClock()))
+    assert len(app.token_calls) == 2
+    assert app.api_calls[0].headers["Authorization"] != app.api_calls[1].headers["Authorization"]
+
+
+@pytest.mark.parametrize("style", ["next_url", "link_header"])
+def test_an_api_key_in_the_query_never_reaches_a_resume_token(style: str) -> None:
+    app = FakeSaaS(make_records(25), style=style)  # its next links repeat every query parameter
+    with serve(app) as base:
+        text = fake_spec_text(base, style).replace("in: header, name: X-API-Key", "in: query, name: api_key")
+        client = SaaSClient(load_spec_text(text), {"api_key": FAKE_KEY}, clock=FakeClock())
+        ids, token = [], None
+        while True:
+            page = client.fetch_page(client.plan("items"), token)
+            ids.extend(r["id"] for r in page.records)
+            token = page.next_token
+            if token is None:
+                break
+            payload = token[len("sc1.") :]
+            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+            assert FAKE_KEY.encode() not in (zlib.decompress(raw[1:]) if raw.startswith(b"z") else raw)
+    assert ids == list(range(1, 26))
+    assert all(r.args.getlist("api_key") == [FAKE_KEY] for r in app.requests)
 
 
 # -- missing credentials -------------------------------------------------------------------------------

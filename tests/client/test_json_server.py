@@ -2,7 +2,7 @@
 
 Every entity is read completely and compared with the db.json it serves; pushed filters give exactly what
 evaluating the predicates locally gives; the nested route (comments under posts) reads as a child
-resource; a fresh client resumes from a token; writes go through json-server's POST/PATCH.
+resource; a fresh client resumes from a token; writes go through json-server's POST, PATCH and PUT.
 
 json-server is pinned in ``tests/json_server/package.json`` (+ lockfile); CI installs it with
 ``npm ci --prefix tests/json_server``. Without Node.js these tests skip; when node is there but the
@@ -241,7 +241,8 @@ def client_for(base: str) -> SaaSClient:
 
 
 def typed(entity_name: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    extractor = Extractor(spec_for("http://127.0.0.1:3000").entity(entity_name))
+    """Records as the entity's typed rows (``Extractor.typed_row``), for the API's and the file's alike."""
+    extractor = Extractor(spec_for("http://127.0.0.1:3000").entity(entity_name))  # the bundled default
     return [extractor.typed_row(r) for r in records]
 
 
@@ -370,6 +371,25 @@ def test_pushed_filters_give_what_local_evaluation_gives(
     else:
         assert plan.residual
         assert len(expected) <= len(got) < len(all_rows)  # narrowed by the server, finished locally
+
+
+def test_timestamps_compare_as_text_so_only_a_date_floor_is_pushed(json_server: str) -> None:
+    """Why the spec pushes a timestamp bound as its date with ``exact: false``: json-server compares the
+    text, and ``...:15.500Z`` sorts before ``...:15Z`` although it is later."""
+    user = next(u for u in DB["users"] if "." in u["createdAt"])
+    instant = dt.datetime.fromisoformat(user["createdAt"].replace("Z", "+00:00"))
+    whole_second = instant.replace(microsecond=0)
+    naive = requests.get(
+        f"{json_server}/users",
+        params={"createdAt_gte": whole_second.strftime("%Y-%m-%dT%H:%M:%SZ"), "id": user["id"]},
+        timeout=10,
+    ).json()
+    assert naive == []  # an exact text bound would lose this user
+    client = client_for(json_server)
+    plan = client.plan("users", [P("created_at", "ge", whole_second), P("id", "eq", user["id"])])
+    assert ("createdAt_gte", whole_second.date().isoformat()) in plan.params
+    rows = [r for r in typed("users", list(client.iter_records(plan))) if matches(r, plan.residual)]
+    assert [r["id"] for r in rows] == [user["id"]]
 
 
 def test_repeated_parameters_push_in_and_equality_on_nested_paths(json_server: str) -> None:

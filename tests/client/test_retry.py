@@ -441,13 +441,6 @@ def test_a_post_is_not_retried_on_a_server_error(status: str) -> None:
     assert clock.sleeps == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG shared/transport.py:167-173: a 5xx on a non-idempotent request is raised as SaaSClientError "
-        "('the request itself was wrong') instead of SaaSTransientError"
-    ),
-)
 def test_a_post_server_error_is_reported_as_transient() -> None:
     app = FakeSaaS(make_records(3), faults={1: "503"})
     with serve(app) as base, pytest.raises(SaaSTransientError):
