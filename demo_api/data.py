@@ -75,12 +75,21 @@ def money(cents: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
+_TRANSLIT = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d"})
+
+
 @lru_cache(maxsize=1024)
 def slug(name: str) -> str:
     """ASCII e-mail local part for a display name: ``"Ana María"`` -> ``"ana-maria"``."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = unicodedata.normalize("NFKD", name.translate(_TRANSLIT)).encode("ascii", "ignore").decode()
     ascii_name = ascii_name.replace("'", "").lower()
     return "-".join(ascii_name.split())
+
+
+# (first name, last name, e-mail local part) for every name combination
+_PEOPLE: tuple[tuple[str, str, str], ...] = tuple(
+    (first, last, f"{slug(first)}.{slug(last)}") for first in vocab.FIRST_NAMES for last in vocab.LAST_NAMES
+)
 
 
 def _times(d: Draws) -> tuple[int, int]:
@@ -91,6 +100,7 @@ def _times(d: Draws) -> tuple[int, int]:
 
 
 def _postal(d: Draws, pattern: str) -> str:
+    """Fill a postal-code pattern: '9' = digit, 'A' = capital letter, anything else literal."""
     out = []
     for ch in pattern:
         if ch == "9":
@@ -102,21 +112,43 @@ def _postal(d: Draws, pattern: str) -> str:
     return "".join(out)
 
 
-def _address(d: Draws) -> Record | None:
-    city, country, pattern = d.pick(vocab.CITIES)
-    if d.chance(8):
-        return None
-    street = d.pick(vocab.STREETS[country]).format(n=d.between(1, 250), m=d.between(1, 40))
-    postal = None if d.chance(10) else _postal(d, pattern)
-    return {"street": street, "city": city, "country": country, "postal_code": postal}
+ADDRESS_POOL_SIZE = 8192
+
+
+class AddressPool:
+    """A fixed pool of addresses per seed, each generated on first use; records pick one (one draw
+    instead of ~15)."""
+
+    def __init__(self, seed: int) -> None:
+        self._stream = Stream(seed, "addresses")
+        self._pool: list[Record | None] = [None] * ADDRESS_POOL_SIZE
+
+    def _slot(self, k: int) -> Record:
+        address = self._pool[k]
+        if address is None:
+            d = self._stream.draws(k)
+            city, country, pattern = d.pick(vocab.CITIES)
+            street = d.pick(vocab.STREETS[country]).format(n=d.between(1, 250), m=d.between(1, 40))
+            postal = None if d.chance(10) else _postal(d, pattern)
+            address = self._pool[k] = {"street": street, "city": city, "country": country, "postal_code": postal}
+        return address
+
+    def draw(self, d: Draws) -> Record | None:
+        """A fresh copy of a pooled address, or None (~8%)."""
+        address = self._slot(d.below(ADDRESS_POOL_SIZE))
+        return None if d.chance(8) else dict(address)
+
+    def country(self, d: Draws) -> str:
+        return str(self._slot(d.below(ADDRESS_POOL_SIZE))["country"])
 
 
 class AccountGen:
     name = "accounts"
     core_fields = {"industry": 0, "updated_at": 1, "created_at": 2}
 
-    def __init__(self, seed: int, count: int) -> None:
+    def __init__(self, seed: int, count: int, addresses: AddressPool) -> None:
         self.count = count
+        self._addresses = addresses
         self._stream = Stream(seed, "accounts")
 
     @staticmethod
@@ -139,7 +171,7 @@ class AccountGen:
         is_active = d.chance(85)
         founded = None if d.chance(10) else date_from_ordinal(d.between(711_858, 737_790))
         rating = None if d.chance(12) else round(1 + d.unit() * 4, 2)
-        address = _address(d)
+        address = self._addresses.draw(d)
         tags = d.sample(vocab.TAGS, d.below(4))
         metadata: Record = {}
         if d.chance(70):
@@ -176,9 +208,10 @@ class ContactGen:
     name = "contacts"
     core_fields = {"account_id": 0, "status": 1, "created_at": 2, "updated_at": 3}
 
-    def __init__(self, seed: int, count: int, accounts: int) -> None:
+    def __init__(self, seed: int, count: int, accounts: int, addresses: AddressPool) -> None:
         self.count = count
         self._accounts = accounts
+        self._addresses = addresses
         self._stream = Stream(seed, "contacts")
 
     def _core(self, d: Draws) -> tuple[int | None, str, int, int]:
@@ -193,15 +226,13 @@ class ContactGen:
     def build(self, i: int) -> Record:
         d = self._stream.draws(i)
         account_id, status, created, updated = self._core(d)
-        first = d.pick(vocab.FIRST_NAMES)
-        last = d.pick(vocab.LAST_NAMES)
-        email = f"{slug(first)}.{slug(last)}{i}@{d.pick(vocab.EMAIL_DOMAINS)}"
-        address = _address(d)
-        country = address["country"] if address else d.pick(vocab.CITIES)[1]
-        if d.chance(12):
-            phone = None
-        else:
-            phone = f"{vocab.PHONE_PREFIX[country]} {d.digits(3)} {d.digits(3)} {d.digits(4)}"
+        first, last, local = d.pick(_PEOPLE)
+        email = f"{local}{i}@{d.pick(vocab.EMAIL_DOMAINS)}"
+        address = self._addresses.draw(d)
+        country = address["country"] if address else self._addresses.country(d)
+        phone = None
+        if not d.chance(12):
+            phone = f"{vocab.PHONE_PREFIX[country]} {100 + d.below(900)} {d.below(1000):03d} {d.below(10000):04d}"
         score = round(d.unit() * 100, 1)
         if d.chance(10):
             ltv = None
@@ -268,7 +299,7 @@ class DealGen:
         else:
             account_id = 1 + d.below(self._accounts) if self._accounts else None
         label = items[0][1] if items else "Professional Services"
-        title = f"{label} – {d.pick(vocab.DEAL_KINDS)}"
+        title = f"{label} \N{EN DASH} {d.pick(vocab.DEAL_KINDS)}"
         base_p = vocab.STAGE_PROBABILITY[stage]
         if 0 < base_p < 1:
             base_p = min(0.95, max(0.05, base_p + (d.unit() - 0.5) * 0.1))
@@ -342,7 +373,7 @@ class ActivityGen:
         elif kind == "email":
             duration = None
             participants = [f"{slug(p).replace('-', '.')}@{d.pick(vocab.EMAIL_DOMAINS)}" for p in people[:3]]
-            details = {"opened": d.chance(60), "clicks": d.below(5), "thread_id": f"thr_{d.digits(10)}"}
+            details = {"opened": d.chance(60), "clicks": d.below(5), "thread_id": f"thr_{d.digits(9)}"}
         else:
             duration = None if d.chance(80) else d.between(1, 15)
             participants = []
@@ -365,8 +396,9 @@ class Dataset:
     def __init__(self, seed: int, sizes: Sizes) -> None:
         self.seed = seed
         self.sizes = sizes
-        self.accounts = AccountGen(seed, sizes.accounts)
-        self.contacts = ContactGen(seed, sizes.contacts, sizes.accounts)
+        addresses = AddressPool(seed)
+        self.accounts = AccountGen(seed, sizes.accounts, addresses)
+        self.contacts = ContactGen(seed, sizes.contacts, sizes.accounts, addresses)
         self.deals = DealGen(seed, sizes.deals, sizes.accounts, self.contacts)
         self.activities = ActivityGen(seed, self.contacts)
 

@@ -7,12 +7,14 @@ instead gets a 64-byte BLAKE2b digest of (seed, stream, index) and draws values 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _DIGEST = 64
+_WORDS = struct.Struct(f"<{_DIGEST // 2}H").unpack
 
 
 class Stream:
@@ -29,33 +31,36 @@ class Stream:
         return h.digest()
 
     def draws(self, index: int) -> Draws:
-        return Draws(self.digest(index))
+        h = self._base.copy()
+        h.update(index.to_bytes(16, "little", signed=True))
+        return Draws(h.digest())
 
 
 class Draws:
-    """Reads successive values out of a digest, extending it by re-hashing when exhausted."""
+    """Reads successive 16-bit values out of a digest, extending it by re-hashing when exhausted."""
 
-    __slots__ = ("_buf", "_pos")
+    __slots__ = ("_buf", "_it")
 
     def __init__(self, buf: bytes) -> None:
         self._buf = buf
-        self._pos = 0
+        self._it = iter(_WORDS(buf))
 
-    def _take(self, n: int) -> int:
-        p = self._pos
-        end = p + n
-        if end > len(self._buf):
-            self._buf += hashlib.blake2b(self._buf[-_DIGEST:], digest_size=_DIGEST).digest()
-        self._pos = end
-        return int.from_bytes(self._buf[p:end], "little")
+    def _refill(self) -> int:
+        self._buf = hashlib.blake2b(self._buf, digest_size=_DIGEST).digest()
+        self._it = iter(_WORDS(self._buf))
+        return next(self._it)
 
     def below(self, n: int) -> int:
         """An int in ``[0, n)``; ``n`` at most 2**32."""
-        if n <= 256:
-            return (self._take(1) * n) >> 8
+        v = next(self._it, -1)
+        if v < 0:
+            v = self._refill()
         if n <= 65536:
-            return (self._take(2) * n) >> 16
-        return (self._take(4) * n) >> 32
+            return (v * n) >> 16
+        w = next(self._it, -1)
+        if w < 0:
+            w = self._refill()
+        return (((v << 16) | w) * n) >> 32
 
     def between(self, lo: int, hi: int) -> int:
         """An int in ``[lo, hi]`` inclusive."""
@@ -63,22 +68,29 @@ class Draws:
 
     def unit(self) -> float:
         """A float in ``[0, 1)`` with 16 bits of resolution."""
-        return self._take(2) / 65536.0
+        v = next(self._it, -1)
+        if v < 0:
+            v = self._refill()
+        return v / 65536.0
 
     def chance(self, percent: int) -> bool:
-        """True with probability ``percent``/100 (to within 1/256)."""
-        return self._take(1) * 100 < percent * 256
+        """True with probability ``percent``/100."""
+        v = next(self._it, -1)
+        if v < 0:
+            v = self._refill()
+        return v * 100 < percent * 65536
 
     def pick(self, seq: Sequence[T]) -> T:
-        return seq[self.below(len(seq))]
+        v = next(self._it, -1)
+        if v < 0:
+            v = self._refill()
+        return seq[(v * len(seq)) >> 16]
 
     def sample(self, seq: Sequence[T], k: int) -> list[T]:
         """``k`` distinct items of ``seq`` in draw order."""
         pool = list(seq)
-        out: list[T] = []
-        for _ in range(min(k, len(pool))):
-            out.append(pool.pop(self.below(len(pool))))
-        return out
+        return [pool.pop(self.below(len(pool))) for _ in range(min(k, len(pool)))]
 
     def digits(self, n: int) -> str:
-        return "".join(str(self.below(10)) for _ in range(n))
+        """``n`` (at most 9) random decimal digits."""
+        return f"{self.below(10**n):0{n}d}"

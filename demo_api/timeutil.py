@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from email.utils import formatdate
 from functools import lru_cache
@@ -11,13 +10,23 @@ DATA_START = 1_609_459_200  # 2021-01-01T00:00:00Z: earliest generated timestamp
 DATA_END = 1_751_327_999  # 2025-06-30T23:59:59Z: latest generated timestamp
 CLOCK_START = 1_751_328_000  # 2025-07-01T00:00:00Z: the server clock at start-up
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_DAY_PREFIX: dict[int, str] = {}  # day number -> "YYYY-MM-DDT" (a few thousand entries at most)
+_HH_MM = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SS_Z = [f"{s:02d}Z" for s in range(60)]
 
 
 def format_ts(epoch: int) -> str:
-    """``1751328000`` -> ``'2025-07-01T00:00:00Z'``."""
-    return time.strftime(_TS_FORMAT, time.gmtime(epoch))
+    """``1751328000`` -> ``'2025-07-01T00:00:00Z'`` (hot path: twice per generated record)."""
+    day, secs = divmod(int(epoch), 86400)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        if len(_DAY_PREFIX) > 100_000:
+            _DAY_PREFIX.clear()
+        prefix = _DAY_PREFIX[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat() + "T"
+    minutes, secs = divmod(secs, 60)
+    return prefix + _HH_MM[minutes] + _SS_Z[secs]
 
 
 def format_ts_offset(epoch: int, offset_minutes: int) -> str:
@@ -26,7 +35,7 @@ def format_ts_offset(epoch: int, offset_minutes: int) -> str:
         return format_ts(epoch)
     sign = "+" if offset_minutes > 0 else "-"
     hours, minutes = divmod(abs(offset_minutes), 60)
-    local = time.strftime(_LOCAL_FORMAT, time.gmtime(epoch + offset_minutes * 60))
+    local = format_ts(epoch + offset_minutes * 60)[:-1]
     return f"{local}{sign}{hours:02d}:{minutes:02d}"
 
 
@@ -63,9 +72,6 @@ def date_from_ordinal(ordinal: int) -> str:
 def date_of(epoch: int) -> int:
     """The proleptic Gregorian ordinal of the UTC date containing ``epoch``."""
     return _EPOCH_ORDINAL + epoch // 86400
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def http_date(epoch: float) -> str:

@@ -15,9 +15,7 @@ INDUSTRIES: tuple[str, ...] = (
 
 CONTACT_STATUSES: tuple[str, ...] = ("lead", "prospect", "customer", "churned")
 # Weighted draw table for generated contacts (more leads than churned customers).
-CONTACT_STATUS_WEIGHTED: tuple[str, ...] = (
-    ("lead",) * 4 + ("prospect",) * 3 + ("customer",) * 4 + ("churned",) * 1
-)
+CONTACT_STATUS_WEIGHTED: tuple[str, ...] = ("lead",) * 4 + ("prospect",) * 3 + ("customer",) * 4 + ("churned",) * 1
 
 DEAL_STAGES: tuple[str, ...] = (
     "prospecting",
@@ -259,9 +257,9 @@ ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
     "call": ("Intro call", "Discovery call", "Follow-up call", "Pricing discussion", "Renewal check-in"),
     "email": ("Re: Pricing question", "Proposal attached", "Meeting recap", "Welcome aboard!", "Quick question"),
     "meeting": ("Quarterly business review", "Product demo", "On-site workshop", "Contract negotiation"),
-    "note": ("Call notes", "Champion identified", "Budget approved – next steps", "Risk: competitor"),
+    "note": ("Call notes", "Champion identified", "Budget approved \N{EN DASH} next steps", "Risk: competitor"),
 }
 CALL_OUTCOMES: tuple[str, ...] = ("connected", "voicemail", "no_answer", "busy")
-MEETING_LOCATIONS: tuple[str, ...] = ("Zoom", "Teams", "Customer office", "HQ – Room 4.01", "Café Central")
+MEETING_LOCATIONS: tuple[str, ...] = ("Zoom", "Teams", "Customer office", "HQ \N{EN DASH} Room 4.01", "Café Central")
 # Minutes east of UTC used for activity timestamps (0 is rendered as 'Z').
 UTC_OFFSETS: tuple[int, ...] = (0, 0, 0, 0, 120, 60, -300, -240, 330, 540, -180, 600)
