@@ -56,7 +56,7 @@ def read_entity(client: SaaSClient, server: DemoServer, entity: str, progress: o
     )
 
 
-def run_demo(scale: float = 0.25, port: int = 0) -> int:
+def run_demo(scale: float = 0.1, port: int = 0) -> int:
     out = console()
     say = out.print if out is not None else print
     with DemoServer(port=port, scale=scale) as server:

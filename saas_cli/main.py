@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  saas-connectors demo --scale 0.5",
     )
-    demo.add_argument("--scale", type=float, default=0.25, help="demo data size factor (default 0.25)")
+    demo.add_argument("--scale", type=float, default=0.1, help="demo data size factor (default 0.1)")
     demo.add_argument("--port", type=int, default=0, help="port for the demo API (default: any free port)")
 
     sub.add_parser("demo-api", help="serve the demo CRM API (see: saas-connectors demo-api --help)", add_help=False)
