@@ -183,13 +183,12 @@ def test_api_rejections(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sim = appflow_for(fresh_server)
-    bad_enum = sim.query_page("accounts", max_results=5, filter_expression="industry = 'Pottery'")
-    err = bad_enum["errorDetails"]
-    assert (
-        err["errorCode"] == "InvalidArgument"
-        and "industry" in err["errorMessage"]
-        and "accounts" in err["errorMessage"]
-    )
+    unknown_value = sim.query_page("accounts", max_results=5, filter_expression="industry = 'Pottery'")
+    assert unknown_value["isSuccess"] and unknown_value["records"] == []  # matches nothing, as SQL would
+    _faults(fresh_server, {"kind": "status", "code": 400, "count": 1, "entity": "accounts"})
+    rejected = sim.query_page("accounts", max_results=5, filter_expression="industry = 'Retail'")
+    err = rejected["errorDetails"]
+    assert err["errorCode"] == "InvalidArgument" and "accounts" in err["errorMessage"]
 
     _faults(fresh_server, {"kind": "status", "code": 403, "count": 1, "entity": "deals"})
     denied = sim.query_page("deals", max_results=5)

@@ -1,0 +1,322 @@
+"""ReadRecords: one split's rows, from SaaS pages to an inline block or encrypted S3 blocks.
+
+Per page: JSON (decoded by the client) -> the needed fields straight into Arrow with the declared types
+(``arrow_build``) -> the exact filter (``filtering.RowFilter``: the query's summary ValueSets and the split's own
+bounds) -> the requested columns in the requested order -> ``spill.ResultWriter``. Nothing goes back to
+Python objects after the Arrow build.
+
+What is pushed to the API: the summary translated to the shared predicates (``constraints_to_predicates``)
+plus the split's bounds, through the spec's declared filters (``shared.pushdown``). What the API ignores or
+applies loosely does not matter: every row is filtered again. If the API refuses the pushed parameters on
+the first page (HTTP 400/422, e.g. a value outside what it accepts), the split is read again without the
+query's parameters and filtered locally, so the answer is still exact.
+
+LIMIT (advertised as ``supports_limit_pushdown``) applies only without ORDER BY and without expressions;
+the read stops once that many rows have passed the exact filter. count(*) (a request schema with no
+columns) reads only the columns the filter needs and answers the row count.
+
+The Lambda's remaining time bounds everything: the client's retries and rate-limit waits stop before the
+deadline (minus ``deadline_margin_seconds``), and the page loop refuses to start a page it cannot finish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+
+import pyarrow as pa
+
+from athena_connector import passthrough
+from athena_connector.arrow_build import ArrowBuilder
+from athena_connector.config import ConnectorConfig
+from athena_connector.constraints_to_predicates import summary_to_predicates
+from athena_connector.errors import InvalidInputException
+from athena_connector.filtering import RowFilter
+from athena_connector.metadata import check_constraint_columns
+from athena_connector.runtime import Runtime
+from athena_connector.schema import TableSchema
+from athena_connector.spill import BlockStore, ResultWriter
+from athena_connector.wire import ReadRecordsRequest, ReadRecordsResponse, RemoteReadRecordsResponse
+from shared.client import Page
+from shared.deadline import Deadline
+from shared.errors import DeadlineExceededError, SaaSClientError
+from shared.predicates import Op, Predicate
+from shared.pushdown import QueryPlan
+from shared.spec.model import EntitySpec
+from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, split_predicates
+from shared.transport import TransportStats
+from shared.values import CoercionError, coerce
+
+log = logging.getLogger(__name__)
+
+REJECTED_PUSHDOWN_STATUSES = (400, 422)
+
+
+@dataclass
+class ReadStats:
+    rows: int = 0
+    rows_read: int = 0
+    pages: int = 0
+    transport: TransportStats = field(default_factory=TransportStats)
+    inline_bytes: int = 0
+    spilled_bytes: int = 0
+    spilled_blocks: int = 0
+    nulled_values: int = 0
+    pushdown_rejected: bool = False
+    limit_reached: bool = False
+
+
+@dataclass(frozen=True)
+class SplitScope:
+    """What a split adds to the query: bounds to push and enforce, and parent keys to read."""
+
+    predicates: tuple[Predicate, ...] = ()
+    local: tuple[Predicate, ...] = ()
+    parent_keys: tuple[dict[str, object], ...] | None = None
+    lenient_nulls: frozenset[str] = frozenset()
+
+
+def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
+    try:
+        predicates = tuple(split_predicates(entity, properties))
+        raw_parents = properties.get(PARENTS)
+        parents = None if raw_parents is None else json.loads(raw_parents)
+    except KeyError as exc:
+        raise InvalidInputException(
+            f"split properties {properties} name field {exc} that '{entity.name}' does not have"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputException(f"split properties {properties} are not valid for '{entity.name}': {exc}") from None
+    local = list(predicates)
+    if parents is not None:
+        if not isinstance(parents, list) or not all(isinstance(k, dict) for k in parents) or entity.parent is None:
+            raise InvalidInputException(f"split property {PARENTS} is not a list of parent keys for '{entity.name}'")
+        for child_field, parent_field in entity.parent.fields.items():
+            ftype = entity.field(child_field).type
+            try:
+                values = tuple(dict.fromkeys(coerce(k.get(parent_field), ftype) for k in parents))
+            except CoercionError as exc:
+                raise InvalidInputException(f"split property {PARENTS}: {exc}") from None
+            local.append(Predicate(child_field, Op.IN, values))
+    lenient: frozenset[str] = frozenset()
+    first_window = not properties.get(LOW) and properties.get(HIGH)
+    if properties.get(KIND) in ("time_window", "id_range") and properties.get(FIELD) and first_window:
+        lenient = frozenset({properties[FIELD]})  # the first window also owns rows whose split field is NULL
+    return SplitScope(predicates, tuple(local), None if parents is None else tuple(parents), lenient)
+
+
+def _limit(request: ReadRecordsRequest) -> int | None:
+    c = request.constraints
+    if c.has_limit and not c.order_by and not c.expression:
+        return c.limit
+    return None
+
+
+def _projection(table: TableSchema, requested: pa.Schema) -> list[tuple[str, pa.DataType | None]]:
+    """(column, type to cast to or None) for each requested column; unknown columns are refused."""
+    unknown = [n for n in requested.names if n not in table.schema.names]
+    if unknown:
+        raise InvalidInputException(
+            f"schema: unknown column(s) {', '.join(map(repr, unknown))} in table '{table.entity.name}' "
+            f"(columns: {', '.join(table.schema.names)})"
+        )
+    out = []
+    for f in requested:
+        ours = table.schema.field(f.name).type
+        out.append((f.name, None if ours.equals(f.type) else f.type))
+    return out
+
+
+def _project(
+    batch: pa.RecordBatch, projection: list[tuple[str, pa.DataType | None]], schema: pa.Schema
+) -> pa.RecordBatch:
+    if not projection:
+        return batch.select([])
+    arrays = []
+    for name, cast_to in projection:
+        column = batch.column(name)
+        if cast_to is not None:
+            try:
+                column = column.cast(cast_to)
+            except (pa.ArrowException, ValueError, TypeError) as exc:
+                raise InvalidInputException(
+                    f"schema: column '{name}' is requested as {cast_to}, but the table declares {column.type}: {exc}"
+                ) from None
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def read_records(
+    runtime: Runtime,
+    request: ReadRecordsRequest,
+    *,
+    deadline: Deadline,
+    config: ConnectorConfig,
+    store: BlockStore | None = None,
+) -> tuple[ReadRecordsResponse | RemoteReadRecordsResponse, ReadStats]:
+    constraints = request.constraints
+    query = None
+    if constraints.is_passthrough:
+        query = passthrough.parse_passthrough(constraints.query_passthrough_arguments, runtime)
+        table = runtime.table_of(query.entity)
+    else:
+        table = runtime.table(request.table_name)
+    entity = table.entity
+    projection = _projection(table, request.schema)
+    check_constraint_columns(table, constraints)
+    scope = SplitScope() if query is not None else split_scope(entity, dict(request.split.properties))
+    row_filter = RowFilter(constraints.summary, scope.local, scope.lenient_nulls)
+    limit = _limit(request)
+    stats = ReadStats()
+    writer = ResultWriter(
+        catalog_name=request.catalog_name,
+        schema=request.schema,
+        spill=request.split.spill_location,
+        key=request.split.encryption_key,
+        max_block_size=request.max_block_size,
+        max_inline_block_size=request.max_inline_block_size,
+        store=store,
+    )
+    try:
+        if row_filter.unsatisfiable or limit == 0 or scope.parent_keys == ():
+            return _finish(writer, stats), stats
+        translation = summary_to_predicates(constraints.summary, entity)
+        needed = set(request.schema.names) | set(row_filter.columns)
+        fields = tuple(f.name for f in entity.fields if f.name in needed)
+        field_specs = [entity.field(n) for n in fields]
+        if query is not None:
+            plan = query.plan(fields)
+        else:
+            plan = _plan(runtime, entity, tighten([*scope.predicates, *translation.predicates]), fields, scope)
+        page_size = None
+        if limit is not None and translation.exact and not plan.residual:
+            page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
+        builder = ArrowBuilder(entity, config.timestamp_type)
+        token: str | None = None
+        while True:
+            if deadline.remaining() <= 0:
+                raise DeadlineExceededError(
+                    f"no time left to read page {stats.pages + 1} of this split before the Lambda times out "
+                    f"({stats.rows} rows read so far); use more splits or a longer timeout",
+                    entity=entity.name,
+                )
+            try:
+                page = runtime.client.fetch_page(plan, token, page_size, deadline)
+            except SaaSClientError as exc:
+                fallback = _fallback_plan(runtime, entity, fields, scope, plan, query, exc, stats)
+                if fallback is None:
+                    raise
+                plan = fallback
+                stats.pushdown_rejected = True
+                page = runtime.client.fetch_page(plan, None, page_size, deadline)
+            stats.pages += 1
+            stats.transport.add(page.stats)
+            done = _consume(page, builder, field_specs, row_filter, projection, request.schema, writer, limit, stats)
+            token = page.next_token
+            if done or token is None:
+                break
+        stats.nulled_values = builder.nulled_total
+        return _finish(writer, stats), stats
+    finally:
+        writer.close()
+
+
+_LOWER = {Op.GE: False, Op.GT: True}  # op -> strict
+_UPPER = {Op.LE: False, Op.LT: True}
+
+
+def tighten(predicates: list[Predicate]) -> list[Predicate]:
+    """Keep only the tightest lower and upper bound per field (others unchanged), so that when the query and
+    the split both bound the split field, the API receives the narrower one (both map to the same
+    parameter, and only one can be sent). Every predicate is still enforced locally."""
+    best: dict[tuple[str, str], Predicate] = {}
+    out: list[Predicate] = []
+    for p in predicates:
+        side = "low" if p.op in _LOWER else "high" if p.op in _UPPER else None
+        if side is None:
+            out.append(p)
+            continue
+        key = (p.field, side)
+        current = best.get(key)
+        if current is None:
+            best[key] = p
+            continue
+        try:
+            if p.value == current.value:
+                stricter = (_LOWER if side == "low" else _UPPER)[p.op]
+                if stricter:
+                    best[key] = p
+            elif (p.value > current.value) == (side == "low"):
+                best[key] = p
+        except TypeError:
+            out.append(p)  # incomparable values (should not happen): keep both, the API gets the first
+    return [*best.values(), *out]
+
+
+def _plan(
+    runtime: Runtime, entity: EntitySpec, predicates: list[Predicate], fields: tuple[str, ...], scope: SplitScope
+) -> QueryPlan:
+    plan = runtime.client.plan(entity.name, predicates, fields)
+    if scope.parent_keys is not None:
+        plan = replace(plan, parent_keys=scope.parent_keys)
+    return plan
+
+
+def _fallback_plan(
+    runtime: Runtime,
+    entity: EntitySpec,
+    fields: tuple[str, ...],
+    scope: SplitScope,
+    plan: QueryPlan,
+    query: passthrough.PassthroughQuery | None,
+    exc: SaaSClientError,
+    stats: ReadStats,
+) -> QueryPlan | None:
+    """The plan without the query's parameters, when the API refused them on the first page."""
+    if query is not None or stats.pages or stats.pushdown_rejected or exc.status not in REJECTED_PUSHDOWN_STATUSES:
+        return None
+    fallback = _plan(runtime, entity, list(scope.predicates), fields, scope)
+    if fallback.params == plan.params:
+        return None
+    log.warning(
+        "entity %s: the API refused the pushed filter parameters (%s); reading this split without them and "
+        "filtering every row locally",
+        entity.name,
+        exc,
+    )
+    return fallback
+
+
+def _consume(
+    page: Page,
+    builder: ArrowBuilder,
+    field_specs: list,
+    row_filter: RowFilter,
+    projection: list[tuple[str, pa.DataType | None]],
+    schema: pa.Schema,
+    writer: ResultWriter,
+    limit: int | None,
+    stats: ReadStats,
+) -> bool:
+    """Add one page to the result; True when the LIMIT has been reached."""
+    if not page.records:
+        return False
+    stats.rows_read += len(page.records)
+    batch = builder.build_batch(page.records, field_specs, page.number)
+    batch = _project(row_filter.apply(batch), projection, schema)
+    if limit is not None and writer.rows + batch.num_rows >= limit:
+        writer.add(batch.slice(0, limit - writer.rows))
+        stats.limit_reached = True
+        return True
+    writer.add(batch)
+    return False
+
+
+def _finish(writer: ResultWriter, stats: ReadStats) -> ReadRecordsResponse | RemoteReadRecordsResponse:
+    response = writer.finish()
+    stats.rows = writer.stats.rows
+    stats.inline_bytes = writer.stats.inline_bytes
+    stats.spilled_bytes = writer.stats.spilled_bytes
+    stats.spilled_blocks = writer.stats.spilled_blocks
+    return response
