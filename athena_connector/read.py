@@ -188,7 +188,7 @@ def read_records(
         if query is not None:
             plan = query.plan(fields)
         else:
-            plan = _plan(runtime, entity, tighten([*scope.predicates, *translation.predicates]), fields, scope)
+            plan = _plan(runtime, entity, [*scope.predicates, *translation.predicates], fields, scope)
         page_size = None
         if limit is not None and translation.exact and not plan.residual:
             page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
@@ -220,38 +220,6 @@ def read_records(
         return _finish(writer, stats), stats
     finally:
         writer.close()
-
-
-_LOWER = {Op.GE: False, Op.GT: True}  # op -> strict
-_UPPER = {Op.LE: False, Op.LT: True}
-
-
-def tighten(predicates: list[Predicate]) -> list[Predicate]:
-    """Keep only the tightest lower and upper bound per field (others unchanged), so that when the query and
-    the split both bound the split field, the API receives the narrower one (both map to the same
-    parameter, and only one can be sent). Every predicate is still enforced locally."""
-    best: dict[tuple[str, str], Predicate] = {}
-    out: list[Predicate] = []
-    for p in predicates:
-        side = "low" if p.op in _LOWER else "high" if p.op in _UPPER else None
-        if side is None:
-            out.append(p)
-            continue
-        key = (p.field, side)
-        current = best.get(key)
-        if current is None:
-            best[key] = p
-            continue
-        try:
-            if p.value == current.value:
-                stricter = (_LOWER if side == "low" else _UPPER)[p.op]
-                if stricter:
-                    best[key] = p
-            elif (p.value > current.value) == (side == "low"):
-                best[key] = p
-        except TypeError:
-            out.append(p)  # incomparable values (should not happen): keep both, the API gets the first
-    return [*best.values(), *out]
 
 
 def _plan(

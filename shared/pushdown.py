@@ -165,6 +165,35 @@ class _Builder:
         return False, False
 
 
+_LOWER = {Op.GE: False, Op.GT: True}  # op -> strict
+_UPPER = {Op.LE: False, Op.LT: True}
+
+
+def tightest_first(predicates: list[Predicate] | tuple[Predicate, ...]) -> list[Predicate]:
+    """The same predicates, with the tightest lower and upper bound per field first.
+
+    Two bounds on one side of a field map to the same API parameter and only one can be sent; sending
+    the tightest is exact for both (e.g. a query's ``t > Jan`` and a split's ``t >= Mar``). The others
+    stay in the list and end up in the residual.
+    """
+    best: dict[tuple[str, str], Predicate] = {}
+    for p in predicates:
+        side = "low" if p.op in _LOWER else "high" if p.op in _UPPER else None
+        if side is None:
+            continue
+        current = best.get((p.field, side))
+        try:
+            tighter = current is None or (
+                (p.value > current.value) == (side == "low") if p.value != current.value else (_LOWER | _UPPER)[p.op]
+            )
+        except TypeError:
+            continue  # incomparable values: keep the original order
+        if tighter:
+            best[(p.field, side)] = p
+    first = list(best.values())
+    return first + [p for p in predicates if p not in first]
+
+
 def plan_query(
     entity: EntitySpec,
     predicates: list[Predicate] | tuple[Predicate, ...] = (),
@@ -186,7 +215,7 @@ def plan_query(
     builder = _Builder(entity)
     parent_keys = None
     parent_fields = entity.parent.fields if entity.parent else {}
-    for p in predicates:
+    for p in tightest_first(predicates):
         if p.field in parent_fields and p.op in (Op.EQ, Op.IN) and parent_keys is None:
             values = (p.value,) if p.op is Op.EQ else p.value
             parent_keys = tuple({parent_fields[p.field]: v} for v in sorted(set(values), key=repr))

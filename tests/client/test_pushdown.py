@@ -67,8 +67,8 @@ def test_in_on_a_range_only_field_pushes_the_hull_and_keeps_the_predicate() -> N
 
 def test_a_second_predicate_on_the_same_parameter_stays_local() -> None:
     plan = plan_query(SPEC.entity("accounts"), [P("id", "ge", 10), P("id", "ge", 15)])
-    assert dict(plan.params) == {"id_min": "10"}
-    assert plan.residual == (P("id", "ge", 15),)
+    assert dict(plan.params) == {"id_min": "15"}
+    assert plan.residual == (P("id", "ge", 10),)
 
 
 def test_dates_and_decimals_are_formatted_for_the_api() -> None:
@@ -101,3 +101,17 @@ def test_null_semantics_match_sql() -> None:
     assert matches(row, [P("a", "is_null")])
     assert matches(row, [P("b", "between", (3, 3)), P("b", "not_null")])
     assert not matches(row, [P("missing", "eq", 1)])
+
+
+def test_the_tightest_bound_per_field_is_the_one_pushed() -> None:
+    low, mid, high = (dt.datetime(2024, m, 1, tzinfo=UTC) for m in (1, 3, 9))
+    split = [P("updated_at", "ge", mid), P("updated_at", "lt", high)]
+    query = [P("updated_at", "gt", low), P("updated_at", "le", high), P("status", "eq", "lead")]
+    plan = plan_query(SPEC.entity("contacts"), split + query)
+    params = dict(plan.params)
+    assert params["updated_since"] == "2024-03-01T00:00:00Z"
+    assert params["updated_before"] == "2024-09-01T00:00:00Z"
+    assert set(plan.predicates) == set(split + query)  # nothing dropped: the looser bounds stay local
+    plan = plan_query(SPEC.entity("accounts"), [P("id", "ge", 5), P("id", "gt", 5)])
+    assert dict(plan.params) == {"id_min": "6"}
+    assert plan.residual == (P("id", "ge", 5),)

@@ -445,17 +445,3 @@ def test_configuration_from_the_environment() -> None:
     with pytest.raises(ConfigError, match="timestamp_type"):
         ConnectorConfig.from_environment({"timestamp_type": "local"})
     assert Constraints().limit == -1  # sanity: no limit unless the engine sends one
-
-
-def test_the_tightest_bound_per_field_is_the_one_pushed() -> None:
-    from athena_connector.read import tighten
-
-    low, mid, high = (dt.datetime(2024, m, 1, tzinfo=UTC) for m in (1, 3, 9))
-    split = [Predicate("t", Op.GE, mid), Predicate("t", Op.LT, high)]
-    query = [Predicate("t", Op.GT, low), Predicate("t", Op.LE, high), Predicate("s", Op.EQ, "x")]
-    assert tighten(split + query) == [
-        Predicate("t", Op.GE, mid),
-        Predicate("t", Op.LT, high),
-        Predicate("s", Op.EQ, "x"),
-    ]
-    assert tighten([Predicate("i", Op.GE, 5), Predicate("i", Op.GT, 5)]) == [Predicate("i", Op.GT, 5)]
