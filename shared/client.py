@@ -223,6 +223,14 @@ class SaaSClient:
             records = select_records(body, entity.records, entity=entity.name, page=number)
         next_state = paginator.advance(state, response, body, records, size)
         history: list[str] = list(payload["h"])
+        page_print = state_hash([len(records), records[0], records[-1]]) if records else None
+        if page_print is not None and state is not None and payload.get("lp") == page_print:
+            raise PaginationError(
+                "the API returned the same page twice in a row (does it ignore the pagination parameters?); "
+                "stopping rather than reading it again",
+                entity=entity.name,
+                page=number,
+            )
         if next_state is not None:
             self._guard(entity, next_state, state, history, number)
         if "transform" in entity.hooks:
@@ -234,7 +242,11 @@ class SaaSClient:
         out = records[skip:]
         new_history = ([*history, state_hash(next_state)][-LOOP_HISTORY:]) if next_state is not None else history
         base = {k: v for k, v in payload.items() if k not in ("s", "k", "h", "i")}
-        next_payload = None if next_state is None else {**base, "s": next_state, "k": 0, "h": new_history, "i": number}
+        next_payload = (
+            None
+            if next_state is None
+            else {**base, "s": next_state, "k": 0, "h": new_history, "i": number, "lp": page_print}
+        )
 
         def after(count: int) -> str | None:
             return encode_token({**base, "s": state, "k": skip + count, "h": history, "i": number - 1})

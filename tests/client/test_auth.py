@@ -109,27 +109,8 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-SPEC = """
-version: 1
-api:
-  name: authtest
-  base_url: {base}
-  auth: {auth}
-  retry: {{max_attempts: 3, base_delay_s: 0.1, max_delay_s: 1}}
-  {extra}
-entities:
-  - name: items
-    path: /items
-    records: data
-    primary_key: [id]
-    fields:
-      id: {{type: int64, nullable: false}}
-      name: string
-"""
-
-
 def spec(base: str, auth: str, extra: str = "") -> SourceSpec:
-    return load_spec_text(SPEC.format(base=base, auth=auth, extra=extra), source="auth.yaml")
+    return load_spec_text(fake_spec_text(base, "none", 3, auth=auth, api_extra=extra), source="auth.yaml")
 
 
 def read(client: SaaSClient) -> list[int]:
@@ -472,8 +453,8 @@ def hook_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest
 
 def hook_spec(base: str, module: str, function: str = "make_auth", declared: str | None = None) -> str:
     declared = module if declared is None else declared
-    extra = f"hooks: {{modules: [{declared}]}}\n  settings: {{region: {{default: eu-west-1}}}}"
-    return SPEC.format(base=base, auth=f"{{type: hook, function: '{module}:{function}'}}", extra=extra)
+    extra = f"  hooks: {{modules: [{declared}]}}\n  settings: {{region: {{default: eu-west-1}}}}"
+    return fake_spec_text(base, "none", 3, auth=f"{{type: hook, function: '{module}:{function}'}}", api_extra=extra)
 
 
 def test_hook_auth_from_a_declared_module_signs_and_refreshes(hook_module: str) -> None:

@@ -91,7 +91,7 @@ def test_a_repeated_cursor_is_a_loop_error_not_an_endless_read() -> None:
     app = FakeSaaS(make_records(50), style="cursor", repeat_token=True)
     with serve(app) as base:
         client = client_for(base, "cursor")
-        with pytest.raises(PaginationError, match="already returned"):
+        with pytest.raises(PaginationError, match="already returned|same page twice"):
             list(client.iter_records(client.plan("items")))
 
 
@@ -114,4 +114,13 @@ def test_limit_stops_early() -> None:
         client = client_for(base, "offset")
         got = list(client.iter_records(client.plan("items"), limit=15))
     assert [r["id"] for r in got] == list(range(1, 16))
+    assert len(app.requests) == 2
+
+
+def test_an_api_that_ignores_the_offset_is_stopped_not_read_forever() -> None:
+    app = FakeSaaS(make_records(5), style="none")  # answers the same page whatever offset we send
+    with serve(app) as base:
+        client = client_for(base, "offset_no_total")
+        with pytest.raises(PaginationError, match="same page twice"):
+            list(client.iter_records(client.plan("items")))
     assert len(app.requests) == 2

@@ -13,7 +13,7 @@ from shared.errors import DeadlineExceededError
 from shared.ratelimit import TokenBucket
 from shared.spec import load_spec_text
 from tests.support.clock import FakeClock
-from tests.support.fake_saas import API_KEY, FakeSaaS, make_records, serve
+from tests.support.fake_saas import API_KEY, FakeSaaS, fake_spec_text, make_records, serve
 
 
 # -- TokenBucket ---------------------------------------------------------------------------------------
@@ -89,27 +89,8 @@ def test_a_bucket_needs_a_positive_rate_and_a_burst(rate: float, burst: int) -> 
 
 
 # -- through the client --------------------------------------------------------------------------------
-SPEC = """
-version: 1
-api:
-  name: fake
-  base_url: {base}
-  auth: {{type: api_key, in: header, name: X-API-Key, value: "{{secret.api_key}}"}}
-  retry: {{max_attempts: 4, base_delay_s: 0.1, max_delay_s: 1, retry_after_cap_s: 5}}
-  rate_limit: {rate_limit}
-  pagination: {{type: offset, page_size: 10, total_path: total}}
-entities:
-  - name: items
-    path: /items
-    records: data
-    primary_key: [id]
-    fields:
-      id: {{type: int64, nullable: false}}
-"""
-
-
 def client_for(base: str, clock: FakeClock, rate_limit: str) -> SaaSClient:
-    spec = load_spec_text(SPEC.format(base=base, rate_limit=rate_limit), source="ratelimit.yaml")
+    spec = load_spec_text(fake_spec_text(base, api_extra=f"  rate_limit: {rate_limit}"), source="ratelimit.yaml")
     return SaaSClient(spec, {"api_key": API_KEY}, clock=clock)
 
 

@@ -33,31 +33,13 @@ from shared.retry import Backoff, parse_retry_after
 from shared.spec import load_spec_text
 from shared.spec.model import RetrySpec
 from tests.support.clock import FakeClock
-from tests.support.fake_saas import API_KEY, FakeSaaS, make_records, serve
+from tests.support.fake_saas import API_KEY, FakeSaaS, fake_spec_text, make_records, serve
 
 NOW = 1_700_000_000.0  # FakeClock's wall-clock start
 
-SPEC = """
-version: 1
-api:
-  name: fake
-  base_url: {base}
-  auth: {{type: api_key, in: header, name: X-API-Key, value: "{{secret.api_key}}"}}
-  retry: {{max_attempts: {attempts}, base_delay_s: 0.1, max_delay_s: 1, retry_after_cap_s: {cap}}}
-  pagination: {{type: offset, page_size: 10, total_path: total}}
-{extra}
-entities:
-  - name: items
-    path: /items
-    records: data
-    primary_key: [id]
-    fields:
-      id: {{type: int64, nullable: false}}
-      name: string
-    write:
-      create: {{method: POST, path: /items}}
-      upsert: {{method: PUT, path: "/items/{{id}}"}}
-"""
+WRITES = """    write:
+      create: {method: POST, path: /items}
+      upsert: {method: PUT, path: "/items/{id}"}"""
 
 
 def make_client(
@@ -65,7 +47,8 @@ def make_client(
 ) -> SaaSClient:
     if check:
         extra += f"\n  check: {{path: '{check}'}}"
-    spec = load_spec_text(SPEC.format(base=base, attempts=attempts, cap=cap, extra=extra), source="retry.yaml")
+    text = fake_spec_text(base, "offset", attempts, cap=cap, api_extra=extra, entity_extra=WRITES)
+    spec = load_spec_text(text, source="retry.yaml")
     return SaaSClient(spec, {"api_key": API_KEY}, clock=clock)
 
 

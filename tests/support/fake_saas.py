@@ -175,9 +175,10 @@ version: 1
 api:
   name: fake
   base_url: {base}
-  auth: {{type: api_key, in: header, name: X-API-Key, value: "{{secret.api_key}}"}}
-  retry: {{max_attempts: {attempts}, base_delay_s: 0.1, max_delay_s: 1, retry_after_cap_s: 5}}
+  auth: {auth}
+  retry: {{max_attempts: {attempts}, base_delay_s: 0.1, max_delay_s: 1, retry_after_cap_s: {cap}}}
   pagination: {pagination}
+{api_extra}
 entities:
   - name: items
     path: /items
@@ -193,7 +194,10 @@ entities:
       id: {{ge: {{param: min_id}}, le: {{param: max_id}}}}
       status: {{in: {{param: status, join: ","}}}}
       updated_at: {{ge: {{param: updated_since}}}}
+{entity_extra}
 """
+
+HEADER_KEY_AUTH = '{type: api_key, in: header, name: X-API-Key, value: "{secret.api_key}"}'
 
 PAGINATION = {
     "none": "{type: none}",
@@ -210,5 +214,23 @@ PAGINATION = {
 SERVER_STYLE = {"offset_no_total": "offset", "page_number_no_total": "page_number"}
 
 
-def fake_spec_text(base: str, pagination: str, attempts: int = 4) -> str:
-    return SPEC_TEMPLATE.format(base=base, pagination=PAGINATION[pagination], attempts=attempts)
+def fake_spec_text(
+    base: str,
+    pagination: str = "offset",
+    attempts: int = 4,
+    *,
+    cap: float = 5,
+    auth: str = HEADER_KEY_AUTH,
+    api_extra: str = "",
+    entity_extra: str = "",
+) -> str:
+    """The spec of the fake API's ``items`` entity; extra YAML lines go under ``api`` or the entity."""
+    return SPEC_TEMPLATE.format(
+        base=base,
+        pagination=PAGINATION[pagination],
+        attempts=attempts,
+        cap=cap,
+        auth=auth,
+        api_extra=api_extra,
+        entity_extra=entity_extra,
+    )
