@@ -52,7 +52,7 @@ from athena_connector.wire import (
 )
 from shared.deadline import Deadline
 from shared.errors import SaaSConnectorError
-from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS
+from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PARTITION_VALUE
 
 SOURCE_TYPE = "saas_connectors"
 METADATA_MARGIN_S = 1.0
@@ -62,15 +62,21 @@ _LOG_KEYS = ("query_id", "request_type", "catalog", "table", "split")
 
 def _split_label(properties: dict[str, str]) -> str:
     kind = properties.get(KIND)
+    label = "whole table"
     if kind == "parent":
         try:
             count = len(json.loads(properties.get(PARENTS) or "[]"))
         except ValueError:
             count = -1
-        return f"{count} parent keys"
-    if kind:
-        return f"{properties.get(FIELD)} [{properties.get(LOW) or '-inf'}, {properties.get(HIGH) or '+inf'}]"
-    return "whole table"
+        label = f"{count} parent keys"
+    elif kind:
+        label = f"{properties.get(FIELD)} [{properties.get(LOW) or '-inf'}, {properties.get(HIGH) or '+inf'}]"
+    partition = properties.get(PARTITION_FIELD)
+    if partition:
+        value = properties.get(PARTITION_VALUE)
+        where = f"{partition} = {value!r}" if value is not None else f"{partition} any other value or null"
+        label = f"partition {where}" if not kind else f"{label}, partition {where}"
+    return label
 
 
 def describe(request: Request) -> str:

@@ -6,10 +6,12 @@ bounds) -> the requested columns in the requested order -> ``spill.ResultWriter`
 Python objects after the Arrow build.
 
 What is pushed to the API: the summary translated to the shared predicates (``constraints_to_predicates``)
-plus the split's bounds, through the spec's declared filters (``shared.pushdown``). What the API ignores or
-applies loosely does not matter: every row is filtered again. If the API refuses the pushed parameters on
-the first page (HTTP 400/422, e.g. a value outside what it accepts), the split is read again without the
-query's parameters and filtered locally, so the answer is still exact.
+plus the split's bounds and its partition's ``field = value``, through the spec's declared filters
+(``shared.pushdown``). The catch-all partition pushes nothing of its own: it keeps, locally, the rows whose
+partition field is none of the declared values, or NULL. What the API ignores or applies loosely does not
+matter: every row is filtered again. If the API refuses the pushed parameters on the first page (HTTP
+400/422, e.g. a value outside what it accepts), the split is read again without the query's parameters and
+filtered locally, so the answer is still exact.
 
 LIMIT (advertised as ``supports_limit_pushdown``) applies only without ORDER BY and without expressions;
 the read stops once that many rows have passed the exact filter. count(*) (a request schema with no
@@ -44,7 +46,7 @@ from shared.errors import DeadlineExceededError, SaaSClientError
 from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
 from shared.spec.model import EntitySpec
-from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, split_predicates
+from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, partition_scope, split_predicates
 from shared.transport import TransportStats
 from shared.values import CoercionError, coerce
 
@@ -79,7 +81,8 @@ class SplitScope:
 
 def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
     try:
-        predicates = tuple(split_predicates(entity, properties))
+        partition = partition_scope(entity, properties)
+        predicates = (*split_predicates(entity, properties), *partition.pushed)
         raw_parents = properties.get(PARENTS)
         parents = None if raw_parents is None else json.loads(raw_parents)
     except KeyError as exc:
@@ -88,7 +91,7 @@ def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
         ) from None
     except (ValueError, TypeError) as exc:
         raise InvalidInputException(f"split properties {properties} are not valid for '{entity.name}': {exc}") from None
-    local = list(predicates)
+    local = [*predicates, *partition.local]
     if parents is not None:
         if not isinstance(parents, list) or not all(isinstance(k, dict) for k in parents) or entity.parent is None:
             raise InvalidInputException(f"split property {PARENTS} is not a list of parent keys for '{entity.name}'")
@@ -99,10 +102,10 @@ def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
             except CoercionError as exc:
                 raise InvalidInputException(f"split property {PARENTS}: {exc}") from None
             local.append(Predicate(child_field, Op.IN, values))
-    lenient: frozenset[str] = frozenset()
+    lenient = partition.lenient_nulls  # the catch-all partition owns rows whose partition field is NULL
     first_window = not properties.get(LOW) and properties.get(HIGH)
     if properties.get(KIND) in ("time_window", "id_range") and properties.get(FIELD) and first_window:
-        lenient = frozenset({properties[FIELD]})  # the first window also owns rows whose split field is NULL
+        lenient |= {properties[FIELD]}  # the first window also owns rows whose split field is NULL
     return SplitScope(predicates, tuple(local), None if parents is None else tuple(parents), lenient)
 
 

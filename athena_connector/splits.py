@@ -6,7 +6,12 @@
 * ``parent`` hints: the parent keys come from the query (``contact_id IN (...)``) when it names them, else
   from reading the parent entity page by page; each GetSplits call turns as many parent pages into splits
   as fit in one response and returns the parent's page token as the continuation token.
-* No hint, or a passthrough query: one split.
+* ``partitions``: one split per partition row of the layout (GetTableLayout already pruned them; the rows are
+  checked against the query again here), with the partition's properties (``partition.field`` and
+  ``partition.value``, or ``partition.other`` for the catch-all). With a ``time_window`` / ``id_range`` hint too,
+  every partition gets every window (the loader refuses partitions with ``parent`` hints, and the same field for
+  both); the grid pages like windows do.
+* No hint and no partitions, or a passthrough query: one split.
 
 Every split gets its own spill directory ``<spill_prefix>/<queryId>/<uuid>`` (the engine collects splits in
 a set, so two identical splits would collapse) and a fresh key (see ``spill.py``). The split's properties
@@ -26,15 +31,23 @@ from typing import Any
 from athena_connector.config import ConnectorConfig
 from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
-from athena_connector.metadata import META_PLANNED_AT, check_constraint_columns, layout_state, resolve_table
+from athena_connector.metadata import (
+    META_PARTITION_FIELD,
+    META_PLANNED_AT,
+    check_constraint_columns,
+    layout_state,
+    resolve_table,
+    surviving_partitions,
+)
 from athena_connector.runtime import Runtime
+from athena_connector.schema import TableSchema
 from athena_connector.spill import KeyFactory
 from athena_connector.wire import GetSplitsRequest, GetSplitsResponse, S3SpillLocation, Split
 from shared.deadline import Deadline
 from shared.predicates import Op
 from shared.records import Extractor
 from shared.spec.model import EntitySpec
-from shared.splits import KIND, PARENTS, plan_splits
+from shared.splits import KIND, PARENTS, partition_properties, plan_splits
 from shared.values import parse_timestamp
 
 TOKEN_VERSION = 1
@@ -89,7 +102,7 @@ def get_splits(
     if request.partitions.num_rows == 0:
         return GetSplitsResponse(catalog, [], None)
     entity = table.entity
-    if request.constraints.is_passthrough or entity.splits is None:
+    if request.constraints.is_passthrough or (entity.splits is None and entity.partitions is None):
         return GetSplitsResponse(catalog, [maker.make({})], None)
     translation = summary_to_predicates(request.constraints.summary, entity)
     if translation.unsatisfiable:
@@ -98,20 +111,43 @@ def get_splits(
     state = _decode_token(request.continuation_token, token_table) if request.continuation_token else {}
     predicates = list(translation.predicates)
     per_page = config.max_splits_per_response
-    if entity.splits.by == "parent":
+    planned: list[dict[str, str]]
+    if entity.splits is not None and entity.splits.by == "parent":
         keys_from_query = _query_parent_keys(entity, predicates)
         if keys_from_query is None:
             return _parent_listing_page(runtime, entity, state, maker, catalog, token_table, deadline, per_page)
-        planned = plan_splits(entity, predicates, parent_keys=lambda: keys_from_query)
-    else:
+        planned = [s.properties for s in plan_splits(entity, predicates, parent_keys=lambda: keys_from_query)]
+    elif entity.splits is not None:
         planned_at = parse_timestamp(state["n"]) if state.get("n") else _planned_at(request)
         state["n"] = planned_at.isoformat()  # later pages plan the same windows even without layout metadata
-        planned = plan_splits(entity, predicates, now=planned_at)
+        planned = [s.properties for s in plan_splits(entity, predicates, now=planned_at)]
+    else:
+        planned = [{}]
+    if entity.partitions is not None:
+        parts = [partition_properties(entity, v) for v in _partitions(table, request)]
+        planned = [{**window, **part} for part in parts for window in planned]
     start = int(state.get("i", 0))
     page = planned[start : start + per_page]
     more = start + per_page < len(planned)
     token = _encode_token({"t": token_table, "i": start + per_page, "n": state.get("n")}) if more else None
-    return GetSplitsResponse(catalog, [maker.make(s.properties) for s in page], token)
+    return GetSplitsResponse(catalog, [maker.make(props) for props in page], token)
+
+
+def _partitions(table: TableSchema, request: GetSplitsRequest) -> list[Any]:
+    """The partition values of the request's partition rows (None = the catch-all) that the query still needs.
+
+    The rows are ours from GetTableLayout; a row whose value is not (or no longer) a declared value is dropped,
+    so each partition's split reads exactly what the spec's declared values say. A block without the partition
+    column (not from a partitioned layout) stands for every partition the query needs.
+    """
+    spec = table.entity.partitions
+    assert spec is not None
+    needed = surviving_partitions(table, request.constraints.summary)
+    block = request.partitions
+    if layout_state(block).get(META_PARTITION_FIELD) != spec.field or spec.field not in block.schema.names:
+        return needed
+    rows = block.batch.column(spec.field).to_pylist()
+    return [v for v in needed if v in rows]
 
 
 def _query_parent_keys(entity: EntitySpec, predicates: list[Any]) -> list[dict[str, Any]] | None:

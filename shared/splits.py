@@ -3,27 +3,37 @@
 Each split is a string map (Athena's split properties) that converts back into predicates, so a read of
 a split is an ordinary read with extra, pushed-down bounds. The outer windows are open-ended, so values
 outside the hint's start/end are still read exactly once.
+
+Declared partitions (``partitions: {field, values}``) are a second, independent way to cut a read: one piece
+per declared value (``field = value``, pushed) plus the catch-all piece (the field is none of the declared
+values, or null: enforced locally only, since an API filter for "none of these, or null" rarely exists).
+Every row belongs to exactly one of them, whatever values the API really returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from shared.predicates import Op, Predicate
 from shared.spec.model import EntitySpec, SplitSpec
-from shared.values import format_timestamp, parse_date, parse_timestamp
+from shared.values import coerce, format_timestamp, parse_date, parse_timestamp
 
 KIND = "split.kind"
 FIELD = "split.field"
 LOW = "split.low"
 HIGH = "split.high"
 PARENTS = "split.parents"
+PARTITION_FIELD = "partition.field"
+PARTITION_VALUE = "partition.value"  # a declared value, as text: the split reads field = value
+PARTITION_OTHER = "partition.other"  # the catch-all: a digest of the declared values it excludes
 
 
 @dataclass(frozen=True)
@@ -184,3 +194,72 @@ def _type_safe_gt(a: Any, b: Any) -> bool:
     elif isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
         a = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
     return a > b
+
+
+# ------------------------------------------------------------------------------------------ partitions
+
+
+def partition_text(value: Any) -> str:
+    """A typed partition value as split-property text (read back with ``coerce`` to the field's type)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return _render(value)
+
+
+def partition_digest(entity: EntitySpec) -> str:
+    """A short fingerprint of the declared values: ``<count>:<sha256 prefix>``."""
+    spec = entity.partitions
+    assert spec is not None
+    text = json.dumps([partition_text(v) for v in spec.values], separators=(",", ":"))
+    return f"{len(spec.values)}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def partition_properties(entity: EntitySpec, value: Any) -> dict[str, str]:
+    """The split properties of one partition: a declared value, or the catch-all when ``value`` is None.
+
+    The catch-all names the declared values by digest, not by list: up to 1000 values in every catch-all split
+    (one per window in a grid) would weigh on GetSplits' 6 MB response. The read takes the values from the spec
+    and refuses a digest that no longer matches (the spec changed while the query ran), rather than read a
+    different set than the declared partitions' splits did.
+    """
+    spec = entity.partitions
+    assert spec is not None
+    if value is None:
+        return {PARTITION_FIELD: spec.field, PARTITION_OTHER: partition_digest(entity)}
+    return {PARTITION_FIELD: spec.field, PARTITION_VALUE: partition_text(value)}
+
+
+@dataclass(frozen=True)
+class PartitionScope:
+    """What a partition adds to a read: predicates to push (and enforce), predicates to enforce only, and the
+    column whose NULLs belong to this partition (the catch-all's)."""
+
+    pushed: tuple[Predicate, ...] = ()
+    local: tuple[Predicate, ...] = ()
+    lenient_nulls: frozenset[str] = frozenset()
+
+
+def partition_scope(entity: EntitySpec, properties: dict[str, str]) -> PartitionScope:
+    """The predicates of a partition's split properties (empty without partition properties).
+
+    Raises KeyError for an unknown field and ValueError for properties that do not parse.
+    """
+    name = properties.get(PARTITION_FIELD)
+    if name is None:
+        return PartitionScope()
+    ftype = entity.field(name).type
+    if PARTITION_VALUE in properties:
+        value = coerce(properties[PARTITION_VALUE], ftype)
+        return PartitionScope(pushed=(Predicate(name, Op.EQ, value),))
+    if PARTITION_OTHER in properties:
+        spec = entity.partitions
+        if spec is None or spec.field != name or properties[PARTITION_OTHER] != partition_digest(entity):
+            raise ValueError(
+                f"the catch-all partition was planned for other declared values of '{name}' than the spec now "
+                "declares (the spec changed while the query ran); run the query again"
+            )
+        local = tuple(Predicate(name, Op.NE, v) for v in spec.values)
+        return PartitionScope(local=local, lenient_nulls=frozenset({name}))
+    raise ValueError(f"{PARTITION_FIELD} needs {PARTITION_VALUE} or {PARTITION_OTHER}")

@@ -28,6 +28,7 @@ from shared.spec.model import (
     PaginationSpec,
     ParamSpec,
     ParentSpec,
+    PartitionSpec,
     RateLimitSpec,
     RetrySpec,
     SourceSpec,
@@ -35,7 +36,7 @@ from shared.spec.model import (
     WriteOpSpec,
 )
 from shared.types import TypeParseError, parse_type
-from shared.values import CoercionError, parse_timestamp
+from shared.values import CoercionError, coerce, parse_timestamp
 
 BUNDLED_PACKAGE = "shared.specs"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster cold starts
@@ -84,6 +85,8 @@ PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
 WRITE_OPS = {"create", "update", "upsert"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
+PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
+MAX_PARTITIONS = 1000
 
 
 def load_spec(ref: str | None = None, *, base_url: str | None = None) -> SourceSpec:
@@ -310,6 +313,7 @@ ENTITY_KEYS = {
     "incremental",
     "select_fields_param",
     "splits",
+    "partitions",
     "pagination",
     "parent",
     "params",
@@ -614,6 +618,7 @@ def _build_entity(
         c.add((*label, "params"), "must map query parameter names to fixed values")
         params = {}
     splits = _build_splits(m.get("splits"), (*label, "splits"), c, by_name, parent)
+    partitions = _build_partitions(m.get("partitions"), (*label, "partitions"), c, by_name, splits)
     writes: dict[str, WriteOpSpec] = {}
     if m.get("write") is not None:
         wm = c.mapping(m["write"], (*label, "write"), WRITE_OPS)
@@ -666,6 +671,7 @@ def _build_entity(
         incremental_field=incremental,
         select_param=select,
         splits=splits,
+        partitions=partitions,
         writes=writes,
         get_path=get_path,
         hooks=hooks,
@@ -854,6 +860,81 @@ def _build_splits(
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             c.add((*path, key), f"must be a positive integer, got {value!r}")
     return SplitSpec("id_range", fname, start, end, step, count, max_splits)
+
+
+def _build_partitions(
+    raw: Any, path: tuple[Any, ...], c: _Checker, by_name: dict[str, FieldSpec], splits: SplitSpec | None
+) -> PartitionSpec | None:
+    """``partitions: {field, values}``: a field with a known value set, each value read with ``field = value``."""
+    if raw is None:
+        return None
+    m = c.mapping(raw, path, {"field", "values"}, {"field", "values"})
+    if m is None:
+        return None
+    fname = m.get("field")
+    f = by_name.get(fname) if isinstance(fname, str) else None
+    if "field" in m and f is None:
+        c.add((*path, "field"), f"partition field {fname!r} is not declared in fields")
+    if f is not None:
+        if f.type.kind not in PARTITION_KINDS:
+            c.add(
+                (*path, "field"),
+                f"partition field '{fname}' is {f.type}; partitions need a string, integer, boolean, date or "
+                "decimal field (values compared for equality)",
+            )
+            f = None
+        elif Op.EQ not in f.filters and Op.IN not in f.filters:
+            c.add(
+                (*path, "field"),
+                f"partition field '{fname}' needs a server-side eq or in filter declared under filters "
+                "(each partition is read with field = value)",
+            )
+    if splits is not None and splits.by == "parent":
+        c.add(
+            path,
+            "partitions cannot be combined with splits by parent: every partition would read every parent again; "
+            "keep one of the two",
+        )
+    elif splits is not None and splits.field is not None and splits.field == fname:
+        c.add(path, f"the partition field '{fname}' is also the split field; partition by another field")
+    raw_values = m.get("values")
+    values: list[Any] = []
+    if "values" in m and (not isinstance(raw_values, list) or not raw_values):
+        c.add((*path, "values"), "must be a non-empty list of the field's values")
+        raw_values = []
+    elif isinstance(raw_values, list) and len(raw_values) > MAX_PARTITIONS:
+        c.add(
+            (*path, "values"),
+            f"{len(raw_values)} values; at most {MAX_PARTITIONS} partitions (the layout cannot page or spill)",
+        )
+    seen: dict[Any, int] = {}
+    for i, value in enumerate(raw_values or []):
+        vpath = (*path, "values", i)
+        if value is None:
+            c.add(vpath, "null is not a partition value (rows with a null field are read by the catch-all partition)")
+            continue
+        if isinstance(value, dict | list):
+            c.add(vpath, f"must be a single value, got {value!r}")
+            continue
+        if f is None:
+            continue
+        try:
+            typed = coerce(value, f.type)
+        except CoercionError as exc:
+            c.add(vpath, f"value {value!r} does not fit the partition field '{fname}': {exc}")
+            continue
+        if f.type.kind == "string" and not isinstance(value, str):
+            c.add(vpath, f"value {value!r} must be a string (quote it) for the string field '{fname}'")
+            continue
+        key = (type(typed).__name__, typed)
+        if key in seen:
+            c.add(vpath, f"duplicate partition value {value!r} (also values[{seen[key]}])")
+            continue
+        seen[key] = i
+        values.append(typed)
+    if f is None or not values:
+        return None
+    return PartitionSpec(f.name, tuple(values))
 
 
 def _check_entities(entities: list[EntitySpec], raw: list[Any], c: _Checker) -> None:

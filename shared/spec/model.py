@@ -95,6 +95,18 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class PartitionSpec:
+    """Partitions of one entity by a field with a known set of values (each read with ``field = value``).
+
+    ``values`` are typed (coerced to the field's type), unique, in declared order. Rows whose value is none of
+    them, or null, belong to the catch-all partition, so a partitioned read still covers every row exactly once.
+    """
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class WriteOpSpec:
     method: str
     path: str
@@ -115,6 +127,7 @@ class EntitySpec:
     incremental_field: str | None = None
     select_param: ParamSpec | None = None
     splits: SplitSpec | None = None
+    partitions: PartitionSpec | None = None
     writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request

@@ -24,6 +24,7 @@ from athena_connector.wire import (
     Range,
     SortDirection,
     SortedRangeSet,
+    Split,
     decode_schema,
 )
 from athena_connector.wire.arrow_types import ArrowType
@@ -45,6 +46,12 @@ from tests.athena.connector.harness import (
 )
 
 ENTITIES = ("accounts", "contacts", "deals", "activities")
+
+
+def rows_in_partition(connector: Connector, split: Split) -> int:
+    """How many deals one of its partition splits (``stage = value``) holds."""
+    stage = split.properties["partition.value"]
+    return sum(1 for r in connector.dump("deals") if r["stage"] == stage)
 
 
 def sorted_range(data_type: pa.DataType, *ranges: Range, null_allowed: bool = False) -> SortedRangeSet:
@@ -298,10 +305,12 @@ def test_spill_settings_from_identity_config_options(connector: Connector) -> No
     identity = FederatedIdentity("1", "arn", config_options={"spill_bucket": "other-bucket", "spill_prefix": "/p/x/"})
     partitions = connector.layout("deals")
     request = GetSplitsRequest(identity, "q-opt", CATALOG, table_name("deals"), partitions, (), Constraints(), None)
-    (split,) = [split_from_wire(s, "s") for s in connector.invoke(request)["splits"]]
-    assert split.spill_location.bucket == "other-bucket"
-    assert split.spill_location.key.startswith("p/x/q-opt/")
-    assert split.spill_location.directory is True
+    splits = [split_from_wire(s, "s") for s in connector.invoke(request)["splits"]]
+    assert len(splits) == 7  # deals: one split per declared stage, and the catch-all
+    for split in splits:
+        assert split.spill_location.bucket == "other-bucket"
+        assert split.spill_location.key.startswith("p/x/q-opt/")
+        assert split.spill_location.directory is True
 
 
 def test_get_splits_pages_with_continuation_tokens(connector: Connector) -> None:
@@ -431,7 +440,7 @@ def test_the_lambda_deadline_bounds_reading(connector: Connector) -> None:
     # The configured margin never takes more than a fifth of a short invocation: 5 s still reads.
     connector.setenv("deadline_margin_seconds", "60")
     table, _ = connector.read_split("deals", splits[0], schema, context=FakeContext(5_000))
-    assert table.num_rows == len(connector.dump("deals"))
+    assert table.num_rows == rows_in_partition(connector, splits[0])
 
 
 def test_timestamp_with_time_zone_mode_packs_utc_values(connector: Connector) -> None:
@@ -491,8 +500,9 @@ def test_metrics_and_logs_carry_the_query_id(connector: Connector, capsys: pytes
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     read_lines = [line for line in lines if line.get("request_type") == "ReadRecordsRequest"]
     assert read_lines and all(line["query_id"] == "q-observed" for line in read_lines)
-    assert any(line.get("rows") == len(connector.dump("deals")) for line in read_lines)
+    rows = rows_in_partition(connector, splits[0])
+    assert any(line.get("rows") == rows for line in read_lines)
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"Rows", "Pages", "ApiRequests", "ApiRetries", "ApiThrottled", "InlineBytes", "SpilledBytes"} <= names
-    assert any(doc.get("Rows") == [float(len(connector.dump("deals")))] for doc in emf)
+    assert any(doc.get("Rows") == [float(rows)] for doc in emf)
