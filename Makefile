@@ -3,14 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test lint format clean deploy-check
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,deploy]'
 	@if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund --prefix tests/json_server; \
 	 else echo "npm not found: json-server tests will be skipped"; fi
 	touch $@
@@ -24,6 +24,13 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The template and both Lambda packages, offline: lint, validate, build, and the size budgets.
+deploy-check: setup
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam build --template-file template.yaml
+	$(BIN)/python deploy/package_sizes.py --zipped
 
 format: setup
 	$(BIN)/ruff format .

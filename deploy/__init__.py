@@ -1,0 +1,1 @@
+"""Packaging of the two Lambda functions (used by ``sam build`` through ``deploy/functions/*/Makefile``)."""
