@@ -13,6 +13,31 @@ from shared.spec import load_spec
 from shared.values import coerce, to_jsonable
 
 
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    read = sub.add_parser(
+        "read",
+        parents=[common],
+        help="read an entity through the shared client",
+        description="Read an entity with the shared client, configured like the Lambdas: "
+        "SAAS_SPEC, SAAS_BASE_URL, SAAS_API_KEY / SAAS_CREDENTIALS.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  saas-connectors read contacts --where status=customer --limit 10",
+    )
+    read.add_argument("entity", help="entity name from the spec")
+    read.add_argument(
+        "--spec", default=None, help="bundled spec name, file path or s3:// URI (default $SAAS_SPEC or demo)"
+    )
+    read.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="equality filter; repeat for more (pushed down where the spec allows)",
+    )
+    read.add_argument("--limit", type=int, default=None, help="stop after this many records")
+    read.add_argument("--fields", default=None, help="comma-separated fields to print")
+
+
 def parse_where(client: SaaSClient, entity: str, items: list[str]) -> list[Predicate]:
     spec = client.entity(entity)
     out = []
