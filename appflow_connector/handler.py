@@ -81,6 +81,55 @@ class MalformedRequest(ValueError):
     pass
 
 
+_JSON_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "an array", dict: "an object"}
+# The request fields the handlers read, by JSON type (null is always allowed here; required keys are above).
+FIELD_TYPES: dict[str, type] = {
+    "entityIdentifier": str,
+    "entitiesPath": str,
+    "nextToken": str,
+    "maxResult": int,
+    "maxResults": int,
+    "selectedFieldNames": list,
+    "filterExpression": str,
+    "idFieldName": str,
+    "idFieldNames": list,
+    "ids": list,
+    "records": list,
+    "operation": str,
+    "allOrNone": bool,
+    "locale": str,
+    "scope": str,
+    "credentials": dict,
+    "connectorRuntimeSettings": dict,
+    "connectorContext": dict,
+}
+CONTEXT_TYPES: dict[str, type] = {"apiVersion": str, "credentials": dict, "connectorRuntimeSettings": dict}
+
+
+def _check_types(values: dict[str, Any], types: dict[str, type], where: str = "") -> None:
+    for key, expected in types.items():
+        value = values.get(key)
+        if value is None:
+            continue
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            raise MalformedRequest(f"{where}{key} must be {_JSON_NAMES[expected]}, got {type(value).__name__}")
+    for key in ("selectedFieldNames", "idFieldNames", "records"):
+        items = values.get(key)
+        if isinstance(items, list) and not all(isinstance(v, str) for v in items):
+            raise MalformedRequest(f"{where}{key} must be an array of strings")
+
+
+def _is_member(value: Any, names: Any) -> bool:
+    """``value in names`` for any JSON value (a list or an object in the event is not a name, not a TypeError)."""
+    return isinstance(value, str) and value in names
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_credentials(value: Any, where: str) -> None:
     if value is None:
         return
@@ -92,9 +141,9 @@ def _check_credentials(value: Any, where: str) -> None:
             f"{where}.authenticationType is missing ({where} must be {{secretArn, authenticationType}}; "
             "inline credentials are not supported)"
         )
-    if kind not in AuthenticationType.__members__:
+    if not _is_member(kind, AuthenticationType.__members__):
         raise MalformedRequest(
-            f"{where}.authenticationType must be one of {', '.join(AuthenticationType.__members__)}, got {kind!r}"
+            f"{where}.authenticationType must be one of {', '.join(AuthenticationType.__members__)}, got {_show(kind)}"
         )
 
 
@@ -103,12 +152,14 @@ def check_event(kind: str, event: dict[str, Any]) -> None:
     missing = [k for k in REQUIRED_KEYS.get(kind, ()) if k not in event]
     if missing:
         raise MalformedRequest(f"{kind} is missing {', '.join(missing)}")
+    _check_types(event, FIELD_TYPES)
     if "connectorContext" in REQUIRED_KEYS.get(kind, ()):
         ctx = event["connectorContext"]
         if not isinstance(ctx, dict):
             raise MalformedRequest("connectorContext must be an object")
         if "apiVersion" not in ctx:
             raise MalformedRequest("connectorContext.apiVersion is missing")
+        _check_types(ctx, CONTEXT_TYPES, "connectorContext.")
         _check_credentials(ctx.get("credentials"), "connectorContext.credentials")
         settings = ctx.get("connectorRuntimeSettings")
         if settings is not None and not isinstance(settings, dict):
@@ -119,13 +170,17 @@ def check_event(kind: str, event: dict[str, Any]) -> None:
         _check_credentials(event["credentials"], "credentials")
     if kind == VALIDATE_CONNECTOR_RUNTIME_SETTINGS:
         scope = event["scope"]
-        if scope not in ConnectorRuntimeSettingScope.__members__:
+        if not _is_member(scope, ConnectorRuntimeSettingScope.__members__):
             raise MalformedRequest(
-                f"scope must be one of {', '.join(ConnectorRuntimeSettingScope.__members__)}, got {scope!r}"
+                f"scope must be one of {', '.join(ConnectorRuntimeSettingScope.__members__)}, got {_show(scope)}"
             )
-    if kind == WRITE_DATA and "operation" in event and event["operation"] not in WriteOperationType.__members__:
+    if (
+        kind == WRITE_DATA
+        and "operation" in event
+        and not _is_member(event["operation"], WriteOperationType.__members__)
+    ):
         raise MalformedRequest(
-            f"operation must be one of {', '.join(WriteOperationType.__members__)}, got {event['operation']!r}"
+            f"operation must be one of {', '.join(WriteOperationType.__members__)}, got {_show(event['operation'])}"
         )
 
 
@@ -134,15 +189,18 @@ def build_request(kind: str, event: dict[str, Any]) -> Any:
     cls = REQUEST_CLASSES[kind]
     try:
         return cls.from_dict(event)
-    except (AssertionError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (AssertionError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: the SDK reads some numbers with Decimal(), whose syntax error is an InvalidOperation
         ctx = event.get("connectorContext")
         if isinstance(ctx, dict) and "entityDefinition" in ctx:
             # The definition is only an echo of describe_entity; the spec is what counts.
-            log.warning("ignoring an unreadable connectorContext.entityDefinition: %r", exc)
+            log.warning("ignoring an unreadable connectorContext.entityDefinition: %s", _show(exc, 200))
             return cls.from_dict(
                 {**event, "connectorContext": {k: v for k, v in ctx.items() if k != "entityDefinition"}}
             )
-        raise MalformedRequest(f"malformed {kind}: {type(exc).__name__} {exc}") from None
+        text = str(exc)
+        text = text if len(text) <= 300 else text[:297] + "..."
+        raise MalformedRequest(f"malformed {kind}: {type(exc).__name__} {text}") from None
 
 
 class ConnectorHandler(BaseLambdaConnectorHandler):
@@ -168,8 +226,8 @@ class ConnectorHandler(BaseLambdaConnectorHandler):
         if not isinstance(event, dict):
             return _bare_failure(f"the event must be a JSON object, got {type(event).__name__}")
         kind = event.get("type")
-        if kind not in self.dispatch:
-            return _bare_failure(f"unknown request type {kind!r}; expected one of {', '.join(self.dispatch)}")
+        if not _is_member(kind, self.dispatch):
+            return _bare_failure(f"unknown request type {_show(kind)}; expected one of {', '.join(self.dispatch)}")
         with budget.invocation(context, event) as inv:
             log.info("handling %s %s", kind, inv.log_keys)
             try:

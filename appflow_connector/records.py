@@ -172,9 +172,23 @@ def run_query(
             break
     token.client_token = client_token
     token.emitted += len(out)
+    _log_nulled(query.extractor)
     if client_token is None or (limit is not None and token.emitted >= limit):
         return out, None
     return out, token.encode()
+
+
+def _log_nulled(extractor: Extractor) -> None:
+    """The count of values nulled under ``on_invalid_value: null`` in this call (Athena: the NulledValues metric)."""
+    stats = extractor.stats
+    if stats.nulled:
+        log.warning(
+            "entity %s: %d invalid value(s) nulled (on_invalid_value: null): %s",
+            extractor.entity.name,
+            stats.nulled,
+            ", ".join(f"{name}={n}" for name, n in sorted(stats.by_field.items())),
+            extra={"nulled_values": stats.nulled},
+        )
 
 
 def _typed_id(entity: EntitySpec, field_name: str, raw: Any) -> Any:

@@ -17,6 +17,7 @@ import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from shared.tokens import decode_token, encode_token, fingerprint
@@ -29,8 +30,19 @@ def query_fingerprint(entity: str, filter_expression: str | None) -> str:
     return fingerprint("appflow", entity, " ".join((filter_expression or "").split()))
 
 
+_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True)
+
+
 def key_hash(values: Iterable[Any]) -> str:
-    text = json.dumps(list(values), separators=(",", ":"), default=str, sort_keys=True)
+    """Hash of ``json.dumps(list(values), separators=(",", ":"), default=str, sort_keys=True)``. It runs for every
+    record, so a one-integer or one-string key is written directly (the same text) and the encoder is built once."""
+    key = list(values)
+    if len(key) == 1 and type(key[0]) is int:
+        text = f"[{key[0]}]"
+    elif len(key) == 1 and type(key[0]) is str:
+        text = f"[{encode_basestring_ascii(key[0])}]"
+    else:
+        text = _KEY_ENCODER.encode(key)
     return hashlib.blake2b(text.encode(), digest_size=GUARD_HASH_CHARS // 2).hexdigest()
 
 

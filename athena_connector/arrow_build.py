@@ -22,6 +22,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MS = dt.timedelta(milliseconds=1)
 _ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+_MILLIS_UTC = pa.timestamp("ms", tz="UTC")
 
 
 def _show(value: Any) -> str:
@@ -72,19 +74,35 @@ def json_text(value: Any) -> str | None:
     return _encode_compact(value)
 
 
-def raw_columns(records: Sequence[dict[str, Any]], fields: Sequence[FieldSpec]) -> dict[str, list[Any]]:
-    """The raw JSON value of each field in each record (a missing key is None). Top-level keys use a plain
-    ``dict.get`` per record; dotted paths use the shared compiled getters."""
-    out: dict[str, list[Any]] = {}
+def raw_columns(records: Sequence[dict[str, Any]], fields: Sequence[FieldSpec]) -> dict[str, Sequence[Any]]:
+    """The raw JSON value of each field in each record (a missing key is None). Top-level keys are read for all
+    fields at once (one ``itemgetter`` per record, then one ``zip`` transposing the rows into columns: both loops
+    run in C), falling back to a ``dict.get`` per value when a record lacks one of the keys; dotted paths use the
+    shared compiled getters."""
+    out: dict[str, Sequence[Any]] = {}
+    names: list[str] = []
+    keys: list[str] = []
     for f in fields:
         parts = parse_path(f.path)
         if len(parts) == 1 and isinstance(parts[0], str) and parts[0] != "*":
-            key = parts[0]
-            out[f.name] = [r.get(key) for r in records]
+            names.append(f.name)
+            keys.append(parts[0])
         else:
             get = compile_path(f.path)
             out[f.name] = [get(r) for r in records]
-    return out
+    if keys:
+        for name, column in zip(names, _top_level_columns(records, keys), strict=True):
+            out[name] = column
+    return {f.name: out[f.name] for f in fields}
+
+
+def _top_level_columns(records: Sequence[dict[str, Any]], keys: list[str]) -> list[Sequence[Any]]:
+    if records and len(keys) > 1:
+        try:
+            return list(zip(*map(operator.itemgetter(*keys), records), strict=True))
+        except (KeyError, TypeError):  # a record lacks a key (or is not an object): the general path decides
+            pass
+    return [[r.get(key) for r in records] for key in keys]
 
 
 def millis_to_arrow(millis: pa.Array, timestamp_mode: str) -> pa.Array:
@@ -129,12 +147,12 @@ class ArrowBuilder:
             return pa.record_batch({"_": pa.nulls(len(records))}).select([])
         return pa.RecordBatch.from_arrays(arrays, names=[f.name for f in fields])
 
-    def column(self, values: list[Any], ftype: FieldType, where: str, page: int | None = None) -> pa.Array:
+    def column(self, values: Sequence[Any], ftype: FieldType, where: str, page: int | None = None) -> pa.Array:
         self._page = page
         return self._build(values, ftype, where)
 
     # -- dispatch --------------------------------------------------------------------------------
-    def _build(self, values: list[Any], ftype: FieldType, where: str) -> pa.Array:
+    def _build(self, values: Sequence[Any], ftype: FieldType, where: str) -> pa.Array:
         kind = ftype.kind
         if kind == "list":
             return self._list(values, ftype, where)
@@ -146,7 +164,7 @@ class ArrowBuilder:
         return fast if fast is not None else self._slow(values, ftype, where)
 
     # -- scalars ---------------------------------------------------------------------------------
-    def _fast(self, values: list[Any], ftype: FieldType) -> pa.Array | None:
+    def _fast(self, values: Sequence[Any], ftype: FieldType) -> pa.Array | None:
         """The vectorized conversion, or None when it cannot decide every value exactly."""
         target = arrow_type(ftype, self.timestamp_mode)
         try:
@@ -161,6 +179,8 @@ class ArrowBuilder:
         try:
             if kind == "string":
                 return inferred if types.is_string(t) else None
+            if kind in ("int32", "int64", "number") and t.equals(target):
+                return inferred  # already the declared type: nothing to cast
             if kind in ("int32", "int64"):
                 if types.is_integer(t) or types.is_floating(t):
                     return inferred.cast(target, safe=True)  # refuses fractions and overflow
@@ -178,6 +198,10 @@ class ArrowBuilder:
             if kind == "date":
                 if not types.is_string(t):
                     return None
+                try:  # the common case, exactly YYYY-MM-DD (the only text Arrow's cast accepts as it is)
+                    return inferred.cast(pa.date32())
+                except _ARROW_ERRORS:
+                    pass
                 text = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(inferred), 0, 10)
                 return text.cast(pa.date32())
             if kind == "timestamp":
@@ -187,14 +211,17 @@ class ArrowBuilder:
         return None
 
     def _timestamps(self, text: pa.Array) -> pa.Array:
-        try:
-            parsed = text.cast(pa.timestamp("us", tz="UTC"))  # ISO-8601 with Z or an offset
+        try:  # the common case: zoned, at most millisecond digits (Arrow refuses finer digits here, never rounds)
+            millis = text.cast(_MILLIS_UTC).cast(pa.int64())
         except _ARROW_ERRORS:
-            parsed = text.cast(pa.timestamp("us"))  # zone-less: read as UTC (raises if mixed)
-        millis = _floor_micros_to_millis(parsed.cast(pa.int64()))
+            try:
+                parsed = text.cast(pa.timestamp("us", tz="UTC"))  # ISO-8601 with Z or an offset
+            except _ARROW_ERRORS:
+                parsed = text.cast(pa.timestamp("us"))  # zone-less: read as UTC (raises if mixed)
+            millis = _floor_micros_to_millis(parsed.cast(pa.int64()))
         return millis_to_arrow(millis, self.timestamp_mode)
 
-    def _slow(self, values: list[Any], ftype: FieldType, where: str) -> pa.Array:
+    def _slow(self, values: Sequence[Any], ftype: FieldType, where: str) -> pa.Array:
         typed: list[Any] = []
         for value in values:
             try:
@@ -221,7 +248,7 @@ class ArrowBuilder:
         self.nulled[where] = count + 1
 
     # -- nested ----------------------------------------------------------------------------------
-    def _list(self, values: list[Any], ftype: FieldType, where: str) -> pa.Array:
+    def _list(self, values: Sequence[Any], ftype: FieldType, where: str) -> pa.Array:
         assert ftype.item is not None
         offsets = [0]
         mask: list[bool] = []
@@ -243,7 +270,7 @@ class ArrowBuilder:
             pa.array(offsets, type=pa.int32()), child, type=list_type, mask=pa.array(mask, type=pa.bool_())
         )
 
-    def _struct(self, values: list[Any], ftype: FieldType, where: str) -> pa.Array:
+    def _struct(self, values: Sequence[Any], ftype: FieldType, where: str) -> pa.Array:
         mask: list[bool] = []
         objects: list[dict[str, Any] | None] = []
         for value in values:

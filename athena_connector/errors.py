@@ -24,6 +24,7 @@ from shared.errors import (
     UnknownFieldError,
     ValueCoercionError,
 )
+from shared.redaction import redact
 
 
 class ConnectorError(Exception):
@@ -85,10 +86,23 @@ def _mapped(exc: BaseException) -> tuple[type[Exception], str]:
     return InternalServiceException, f"unexpected {type(exc).__name__}: "
 
 
+MAX_MESSAGE_CHARS = 2000  # a message echoes request values; a 5 MB table name must not make a 5 MB error
+
+
+def clean_message(text: str) -> str:
+    """Registered secrets masked, and at most :data:`MAX_MESSAGE_CHARS` (head and tail kept)."""
+    text = redact(text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        cut = len(text) - MAX_MESSAGE_CHARS
+        text = f"{text[: MAX_MESSAGE_CHARS - 500]}... [{cut} characters cut] ...{text[-400:]}"
+    return text
+
+
 def to_athena_error(exc: BaseException, where: str) -> Exception:
     """Map any exception once to the typed error Athena shows; ``where`` names the request and table."""
     cls, prefix = _mapped(exc)
     text = str(exc) or type(exc).__name__
     if isinstance(exc, ConnectorError | FederationThrottleException) and text.startswith(where):
-        return exc  # type: ignore[return-value]
-    return cls(f"{where}: {prefix}{text}" if where else f"{prefix}{text}")
+        cleaned = clean_message(text)
+        return exc if cleaned == text else cls(cleaned)  # type: ignore[return-value]
+    return cls(clean_message(f"{where}: {prefix}{text}" if where else f"{prefix}{text}"))

@@ -171,6 +171,7 @@ def _record_read(stats: read.ReadStats) -> None:
             "spilled_bytes": stats.spilled_bytes,
             "spilled_blocks": stats.spilled_blocks,
             "limit_reached": stats.limit_reached,
+            "nulled_values": stats.nulled_values,
         },
     )
 

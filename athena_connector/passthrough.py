@@ -77,6 +77,10 @@ def parse_passthrough(arguments: Mapping[str, str], runtime: Runtime) -> Passthr
             f"{SCHEMA}.{NAME} needs the argument {ARGUMENT}, e.g. {ARGUMENT} => 'contacts?status=customer'"
         )
     query = text.strip()
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputException(f"{SCHEMA}.{NAME}: {ARGUMENT} is not valid Unicode text") from None
     name, _, query_string = query.lstrip("/").partition("?")
     name = name.strip().lower()
     declared = sorted(runtime.spec.entity_names)

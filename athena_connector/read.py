@@ -38,7 +38,7 @@ from athena_connector.filtering import RowFilter
 from athena_connector.metadata import check_constraint_columns
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
-from athena_connector.spill import BlockStore, ResultWriter
+from athena_connector.spill import BlockStore, ResultWriter, key_factory
 from athena_connector.wire import ReadRecordsRequest, ReadRecordsResponse, RemoteReadRecordsResponse
 from shared.client import Page
 from shared.deadline import Deadline
@@ -172,11 +172,16 @@ def read_records(
     row_filter = RowFilter(constraints.summary, scope.local, scope.lenient_nulls)
     limit = _limit(request)
     stats = ReadStats()
+    key = request.split.encryption_key
+    if key is None and config.encrypt_spill:
+        # A split without a key (not one our GetSplits made) cannot turn spill encryption off: use a fresh key,
+        # which the RemoteReadRecordsResponse carries to the reader.
+        key = key_factory(config).new_key()
     writer = ResultWriter(
         catalog_name=request.catalog_name,
         schema=request.schema,
         spill=request.split.spill_location,
-        key=request.split.encryption_key,
+        key=key,
         max_block_size=request.max_block_size,
         max_inline_block_size=request.max_inline_block_size,
         store=store,

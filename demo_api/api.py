@@ -60,6 +60,10 @@ class Api:
         if fired and records:
             changed = self.store.mutate_after(entity, records[-1]["id"], fired.rule.get("n"))
             fired.event["mutated_ids"] = [rec["id"] for rec in changed]
+        fired = ctx.fault("delete_between_pages")
+        if fired and records:
+            gone = [rec["id"] for rec in records[-fired.rule.get("n") :]]
+            fired.event["deleted_ids"] = self.store.delete_ids(entity, gone)
 
     def _records_json(self, ctx: RequestContext, entity: str, page: Page) -> bytes:
         """The page's records as a JSON array (pre-serialised unless a drift fault alters them)."""
@@ -128,6 +132,8 @@ class Api:
         assert page is not None
         self._after_page(ctx, "contacts", page.records)
         next_cursor = encode_token("contacts", page.records[-1]["id"]) if page.more else None
+        if ctx.fault("repeat_token"):  # a broken API: the next cursor is the one this request sent
+            next_cursor = args.get("cursor") or encode_token("contacts", 0)
         body = _envelope(
             results=self._records_json(ctx, "contacts", page),
             meta=dumps({"next_cursor": next_cursor}),
@@ -177,6 +183,8 @@ class Api:
         headers = {"X-Total-Count": str(page.total)}
         would_be = _with_params(ctx, page=page_no + 1, per_page=per_page)
         link = self._next_url(ctx, would_be if page.more else None, would_be)
+        if ctx.fault("repeat_token"):  # a broken API: the next link is this very page again
+            link = _with_params(ctx, page=page_no, per_page=per_page)
         if link:
             headers["Link"] = f'<{link}>; rel="next"'
         response = raw_json_response(self._records_json(ctx, "deals", page), headers=headers)
@@ -199,6 +207,8 @@ class Api:
         last = page.records[-1]["id"] if page.records else after
         would_be = _with_params(ctx, limit=limit, page_token=encode_token("activities", last))
         next_url = self._next_url(ctx, would_be if page.more else None, would_be)
+        if ctx.fault("repeat_token"):  # a broken API: the next link is this very page again
+            next_url = _with_params(ctx, limit=limit, page_token=encode_token("activities", after))
         body = _envelope(items=self._records_json(ctx, "activities", page), links=dumps({"next": next_url}))
         response = raw_json_response(body)
         if page.more:

@@ -108,6 +108,8 @@ class DemoApp:
         if ctx.fault("reset"):
             fault_effects.reset_connection(request.environ)
             return Response(b"", status=500)
+        if (fired := ctx.fault("redirect")) is not None:
+            return fault_effects.redirect(request, fired.rule)
         if (fired := ctx.fault("status")) is not None:
             raise fault_effects.status_error(fired.rule)
         if (fired := ctx.fault("rate_limit")) is not None:

@@ -98,6 +98,15 @@ def malformed(response: Response) -> Response:
     return out
 
 
+def redirect(request: Any, rule: FaultRule) -> Response:
+    """A redirect to ``location`` (plus this request's path and query when ``keep_path``), before auth."""
+    location = rule.get("location").rstrip("/")
+    if rule.get("keep_path"):
+        query = request.query_string.decode("latin-1")
+        location += request.path + (f"?{query}" if query else "")
+    return Response(b"", status=rule.get("code"), headers={"Location": location})
+
+
 def foreign_url(url: str, host: str) -> str:
     """``url`` with its scheme and host replaced by ``http://<host>``."""
     parts = urlsplit(url)

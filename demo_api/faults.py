@@ -24,12 +24,17 @@ KIND_KEYS: dict[str, dict[str, Any]] = {
     "malformed": {},
     "foreign_next": {"host": "evil.example.invalid"},
     "mutate_between_pages": {"n": 5},
+    "delete_between_pages": {"n": 1},
+    "repeat_token": {},
+    "redirect": {"location": "http://evil.example.invalid", "code": 302, "keep_path": True},
     "drift": {"field": None, "value": None, "drop": None, "add": None},
     "reset": {},
 }
 KINDS: frozenset[str] = frozenset(KIND_KEYS)
 # Kinds that make sense on every fault-able route; the rest only where the route says so.
-GENERIC_KINDS: frozenset[str] = frozenset({"status", "rate_limit", "slow", "truncate", "malformed", "reset"})
+GENERIC_KINDS: frozenset[str] = frozenset(
+    {"status", "rate_limit", "slow", "truncate", "malformed", "reset", "redirect"}
+)
 _COMMON_KEYS = {"kind", "count", "after", "entity"}
 
 
@@ -87,10 +92,15 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
         delay = params["delay_s"]
         if not isinstance(delay, int | float) or isinstance(delay, bool) or not 0 <= delay <= 300:
             raise FaultSpecError(f"slow fault: 'delay_s' must be 0-300 seconds, got {delay!r}")
-    if kind == "mutate_between_pages":
+    if kind in ("mutate_between_pages", "delete_between_pages"):
         n = params["n"]
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise FaultSpecError(f"mutate_between_pages fault: 'n' must be an integer >= 1, got {n!r}")
+            raise FaultSpecError(f"{kind} fault: 'n' must be an integer >= 1, got {n!r}")
+    if kind == "redirect":
+        if params["code"] not in (301, 302, 303, 307, 308):
+            raise FaultSpecError(f"redirect fault: 'code' must be 301, 302, 303, 307 or 308, got {params['code']!r}")
+        if not isinstance(params["location"], str) or not params["location"]:
+            raise FaultSpecError("redirect fault: 'location' must be a URL")
     if kind == "drift" and params["add"] is not None and not isinstance(params["add"], dict):
         raise FaultSpecError("drift fault: 'add' must be an object")
 

@@ -370,6 +370,10 @@ class Store:
             ids = [rec["id"] for rec in table.scan(after_id, Query(), n)]
         return self.mutate(entity, ids=ids)
 
+    def delete_ids(self, entity: str, ids: list[int]) -> list[int]:
+        """Delete these records (the ``delete_between_pages`` fault); returns the ids that existed."""
+        return [i for i in ids if self.delete(entity, i)]
+
     def reset(self) -> None:
         """Forget every write and mutation; restart the clock."""
         with self.lock:

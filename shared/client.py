@@ -28,19 +28,22 @@ from shared.errors import (
     UnknownEntityError,
 )
 from shared.paginators import Paginator, State, build_paginator
+from shared.paths import compile_path
 from shared.predicates import Predicate
 from shared.pushdown import QueryPlan, plan_query
 from shared.records import Extractor, select_records
 from shared.spec.loader import load_spec, resolve_hook
 from shared.spec.model import EntitySpec, SourceSpec
 from shared.templating import render
-from shared.tokens import decode_token, encode_token, fingerprint, state_hash
+from shared.tokens import decode_token, encode_token, fingerprint, key_hash, state_hash
 from shared.transport import Call, Transport, TransportStats, make_session
 
 log = logging.getLogger(__name__)
 
 LOOP_HISTORY = 8
 MAX_EMPTY_HOPS = 50
+OVERLAP_GUARD = 64  # primary-key hashes of the last records read, carried in the token
+POSITIONAL_PAGINATION = frozenset({"offset", "page_number", "link_header"})
 
 
 @dataclass
@@ -221,6 +224,13 @@ class SaaSClient:
                 )
         else:
             records = select_records(body, entity.records, entity=entity.name, page=number)
+        total = self._result_total(entity, response, body)
+        rewound = self._check_total(entity, payload, state, total, number)
+        if rewound is not None:  # the result set shrank under an offset read: read again from earlier
+            # The offsets this read visits are no longer increasing, so the loop history and the previous
+            # page's print no longer tell a loop (the overlap guard and the rewind budget bound this instead).
+            again = {**payload, "s": rewound, "t": total, "h": [], "lp": None}
+            return self._fetch_plain(entity, plan, again, deadline, path, inject, missing_is_empty=missing_is_empty)
         next_state = paginator.advance(state, response, body, records, size)
         history: list[str] = list(payload["h"])
         page_print = state_hash([len(records), records[0], records[-1]]) if records else None
@@ -238,20 +248,107 @@ class SaaSClient:
             records = [r for r in (transform(rec) for rec in records) if r is not None]
         if inject:
             records = [{**inject, **r} if any(k not in r for k in inject) else r for r in records]
+        guard: list[str] = list(payload.get("g") or [])
+        keys = self._key_hashes(entity, records)
+        if keys is not None and guard:
+            # Records re-served across a page boundary (earlier records inserted or moved ahead of a
+            # position-based cursor) were delivered already: drop them instead of delivering them twice.
+            seen = set(guard)
+            kept = [(r, k) for r, k in zip(records, keys, strict=True) if k not in seen]
+            records, keys = [r for r, _ in kept], [k for _, k in kept]
         skip = int(payload["k"])
         out = records[skip:]
         new_history = ([*history, state_hash(next_state)][-LOOP_HISTORY:]) if next_state is not None else history
-        base = {k: v for k, v in payload.items() if k not in ("s", "k", "h", "i")}
+        base = {k: v for k, v in payload.items() if k not in ("s", "k", "h", "i", "g", "t", "rw")}
+        if total is not None:
+            base["t"] = total
+        new_guard = [*guard, *keys][-OVERLAP_GUARD:] if keys is not None else []
         next_payload = (
             None
             if next_state is None
-            else {**base, "s": next_state, "k": 0, "h": new_history, "i": number, "lp": page_print}
+            else {**base, "s": next_state, "k": 0, "h": new_history, "i": number, "lp": page_print, "g": new_guard}
         )
+        before = {k: payload[k] for k in ("g", "t") if k in payload}
 
         def after(count: int) -> str | None:
-            return encode_token({**base, "s": state, "k": skip + count, "h": history, "i": number - 1})
+            return encode_token({**base, **before, "s": state, "k": skip + count, "h": history, "i": number - 1})
 
         return Page(out, encode_token(next_payload) if next_payload else None, stats, number, after)
+
+    @functools.cache  # noqa: B019 - one client per spec
+    def _key_getter(self, entity_name: str) -> Callable[[dict[str, Any]], list[Any]] | None:
+        entity = self.entity(entity_name)
+        if not entity.primary_key:
+            return None
+        getters = [compile_path(entity.field(name).path) for name in entity.primary_key]
+        return lambda record: [get(record) for get in getters]
+
+    def _key_hashes(self, entity: EntitySpec, records: list[dict[str, Any]]) -> list[str] | None:
+        """Short hashes of the records' primary keys (None when the entity declares no primary key)."""
+        getter = self._key_getter(entity.name)
+        if getter is None:
+            return None
+        return [key_hash(getter(r)) for r in records]
+
+    @functools.cache  # noqa: B019 - one client per spec
+    def _total_getter(self, entity_name: str) -> Callable[[requests.Response, Any], int | None] | None:
+        """How many records the whole (filtered) read holds, for position-based paging that reports it."""
+        pagination = self.spec.pagination_for(self.entity(entity_name))
+        if pagination.type not in POSITIONAL_PAGINATION:
+            return None
+        path = pagination.options.get("total_path")
+        header = pagination.options.get("total_header")
+        if not path and not header:
+            return None
+        get = compile_path(path) if path else None
+
+        def total(response: requests.Response, body: Any) -> int | None:
+            value = get(body) if get is not None else response.headers.get(str(header))
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())
+            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+        return total
+
+    def _result_total(self, entity: EntitySpec, response: requests.Response, body: Any) -> int | None:
+        getter = self._total_getter(entity.name)
+        return None if getter is None else getter(response, body)
+
+    def _check_total(
+        self, entity: EntitySpec, payload: dict[str, Any], state: State | None, total: int | None, number: int
+    ) -> State | None:
+        """Position-based paging only stays exact while the result set keeps its size. When it shrank since the
+        last page (records deleted, or changed so they no longer match), records after the change moved onto
+        pages already read: an offset read goes back by that many records (the overlap guard drops what it
+        reads twice); other styles cannot, and stop with an error rather than skip records silently. A result
+        set that grew needs nothing: records re-served across the boundary are dropped by the overlap guard."""
+        previous = payload.get("t")
+        if total is None or not isinstance(previous, int) or total >= previous or state is None:
+            return None
+        shrunk = previous - total
+        pagination = self.spec.pagination_for(entity)
+        offset = state.get("o") if isinstance(state, dict) else None
+        if (
+            pagination.type == "offset"
+            and isinstance(offset, int)
+            and int(payload.get("rw", 0)) + shrunk <= OVERLAP_GUARD
+            and self._key_getter(entity.name) is not None
+        ):
+            log.info(
+                "entity %s page %s: %s fewer records than the last page reported; reading back",
+                entity.name,
+                number,
+                shrunk,
+            )
+            payload["rw"] = int(payload.get("rw", 0)) + shrunk  # records gone back, across rewinds of this page
+            return {**state, "o": max(0, offset - shrunk)}
+        raise PaginationError(
+            f"the API reports {total} records where the previous page reported {previous}: records were deleted "
+            "or stopped matching during the read, so position-based paging has moved later records onto pages "
+            "already read; stopping rather than skipping them silently (run the read again)",
+            entity=entity.name,
+            page=number,
+        )
 
     def _guard(
         self, entity: EntitySpec, next_state: State, state: State | None, history: list[str], number: int

@@ -94,5 +94,10 @@ class DeadlineExceededError(SaaSRequestError):
     """Not enough time is left in the Lambda to finish (or retry) the work safely."""
 
 
+class RetryDeadlineError(SaaSTransientError, DeadlineExceededError):
+    """A transient failure that cannot be retried before the invocation's deadline: both at once, so callers that
+    handle transient failures still do, and the connectors report it as the timeout it is."""
+
+
 class ValueCoercionError(SaaSRequestError):
     """A value from the API does not fit its declared type (and the spec says to fail on that)."""

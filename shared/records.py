@@ -77,6 +77,8 @@ class Extractor:
                 entity=self.entity.name,
                 page=page,
             )
+        count = self.stats.by_field.get(name, 0)
+        if count == 0:  # once per field and read, as the Athena connector does; the total is in stats
+            log.warning("entity %s field %s: invalid value nulled: %s", self.entity.name, name, exc)
         self.stats.nulled += 1
-        self.stats.by_field[name] = self.stats.by_field.get(name, 0) + 1
-        log.warning("entity %s field %s: value nulled: %s", self.entity.name, name, exc)
+        self.stats.by_field[name] = count + 1

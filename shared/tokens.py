@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 import zlib
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from shared.errors import InvalidTokenError
@@ -27,6 +28,28 @@ def fingerprint(*parts: Any) -> str:
 
 def state_hash(state: Any) -> str:
     return fingerprint(state)[:8]
+
+
+_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True)
+
+
+def key_hash(values: Any) -> str:
+    """A short (40-bit) hash of a record's primary key values, for overlap guards.
+
+    Hashes ``json.dumps(values, separators=(",", ":"), default=str, sort_keys=True)``; it runs for every record
+    read, so the usual one-integer or one-string key is written directly (the same text) and the encoder is built
+    once instead of per call."""
+    if type(values) is list and len(values) == 1:
+        value = values[0]
+        if type(value) is int:
+            text = f"[{value}]"
+        elif type(value) is str:
+            text = f"[{encode_basestring_ascii(value)}]"
+        else:
+            text = _KEY_ENCODER.encode(values)
+    else:
+        text = _KEY_ENCODER.encode(values)
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
 
 
 def encode_token(payload: dict[str, Any]) -> str:
@@ -48,7 +71,7 @@ def decode_token(token: str, expected_fingerprint: str) -> dict[str, Any]:
         if raw.startswith(b"z"):
             raw = zlib.decompress(raw[1:])
         payload = json.loads(raw)
-    except (binascii.Error, ValueError, zlib.error):
+    except (binascii.Error, ValueError, zlib.error, RecursionError):  # RecursionError: absurdly nested JSON
         raise InvalidTokenError("the next token is corrupt (not decodable)") from None
     if not isinstance(payload, dict) or payload.get("v") != VERSION:
         raise InvalidTokenError("the next token is from an incompatible connector version")

@@ -18,6 +18,7 @@ from shared.deadline import Deadline
 from shared.errors import (
     DeadlineExceededError,
     PaginationError,
+    RetryDeadlineError,
     SaaSAuthError,
     SaaSClientError,
     SaaSRateLimitedError,
@@ -147,6 +148,12 @@ class Transport:
                 stats.requests += 1
                 status = response.status_code
                 stats.bytes += len(response.content)
+            except UnicodeError:  # a value that cannot be sent as text (a lone surrogate from a JSON escape)
+                raise SaaSClientError(
+                    f"cannot send {call.method} {safe_url(url)}: a parameter or body value is not valid Unicode text",
+                    entity=call.entity,
+                    page=call.page,
+                ) from None
             except requests.RequestException as exc:
                 stats.requests += 1
                 failure = _describe_exception(exc)
@@ -201,7 +208,9 @@ class Transport:
                 )
             wait = self.backoff.wait(attempt, retry_after)
             if wait + DEADLINE_MARGIN_S >= deadline.remaining():
-                raise error_type(
+                # Throttling stays a rate-limit error (the caller backs off); anything else that cannot be
+                # retried in the time left is the deadline's doing, and says so.
+                raise (error_type if status == 429 else RetryDeadlineError)(
                     f"{call.method} {safe_url(url)} failed ({failure}) and the {wait:.1f}s wait before "
                     f"retrying would pass the invocation's deadline",
                     entity=call.entity,
@@ -294,6 +303,8 @@ def _describe_exception(exc: requests.RequestException) -> str:
         return "timed out"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         return "the response body was cut short"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed (the server's certificate could not be verified; verification is always on)"
     if isinstance(exc, requests.ConnectionError):
         return "could not connect or the connection was reset"
     return type(exc).__name__

@@ -85,14 +85,14 @@ def schema_from_bytes(data: bytes, path: str = "schema") -> pa.Schema:
         raise WireError(path, "empty Arrow schema message")
     try:
         return ipc.read_schema(pa.py_buffer(data))
-    except (pa.ArrowException, ValueError, OSError) as exc:
+    except (pa.ArrowException, ValueError, OSError, EOFError) as exc:  # EOFError: a message cut short
         raise WireError(path, f"undecodable Arrow schema message: {exc}") from exc
 
 
 def batch_from_bytes(data: bytes, schema: pa.Schema, path: str = "records") -> pa.RecordBatch:
     try:
         batch = ipc.read_record_batch(pa.py_buffer(data), schema)
-    except (pa.ArrowException, ValueError, OSError) as exc:
+    except (pa.ArrowException, ValueError, OSError, EOFError) as exc:
         raise WireError(path, f"undecodable Arrow record batch message: {exc}") from exc
     try:
         # Structural check only: full validation rejects date64 values that are not whole days, which is

@@ -60,18 +60,20 @@ AUTH_PARAMS: dict[str, tuple[set[str], set[str]]] = {
 
 PAGINATION_OPTIONS: dict[str, set[str]] = {
     "none": set(),
-    "offset": {"offset_param", "limit_param", "total_path", "has_more_path", "stop_on_short_page"},
+    "offset": {"offset_param", "limit_param", "total_path", "total_header", "has_more_path", "stop_on_short_page"},
     "page_number": {
         "page_param",
         "size_param",
         "start",
         "total_pages_path",
+        "total_path",
+        "total_header",
         "has_more_path",
         "stop_on_short_page",
     },
     "cursor": {"cursor_path", "cursor_param", "size_param"},
     "next_url": {"next_url_path", "size_param"},
-    "link_header": {"rel", "size_param"},
+    "link_header": {"rel", "size_param", "total_path", "total_header"},
     "header_cursor": {"header", "cursor_param", "size_param"},
     "hook": {"factory"},
 }

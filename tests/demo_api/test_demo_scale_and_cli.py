@@ -47,7 +47,7 @@ def test_a_million_contacts_start_fast_and_serve_pages_in_constant_memory() -> N
 def test_cli_serves_until_interrupted() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "demo_api", "--port", "0", "--scale", "0.01", "--api-key", "cli-key", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
     try:
         assert proc.stdout is not None
         first_line = proc.stdout.readline()
@@ -57,7 +57,8 @@ def test_cli_serves_until_interrupted() -> None:
         me = requests.get(f"{base_url}/me", headers={"X-API-Key": "cli-key"}, timeout=10)
         assert me.status_code == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        code = proc.wait(timeout=30)
+        assert code == 0, f"exit {code}; stderr: {proc.stderr.read() if proc.stderr else ''}"
     finally:
         if proc.poll() is None:
             proc.kill()
