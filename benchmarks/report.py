@@ -262,7 +262,7 @@ def render(results: dict[str, Any], made: dict[str, str], img_rel: str) -> list[
         f"- Load average (1/5/15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end "
         f"(a shared machine; every ratio below compares runs taken in turn under the same load).",
         f"- Our code ran in: {meta.get('ours_env', '?')}. Commit {m.get('commit', '?')}.",
-        f"- The peer: {meta.get('peer_note', '?')}.",
+        f"- The peer: {_peer_line(results)}.",
         f"- Duration: {meta.get('duration_s', '?')} s.",
         "",
     ]
@@ -280,6 +280,20 @@ def render(results: dict[str, Any], made: dict[str, str], img_rel: str) -> list[
     lines += profile_section()
     lines += reproduce_section()
     return lines
+
+
+def _peer_line(results: dict[str, Any]) -> str:
+    note = str(results.get("meta", {}).get("peer_note", "?"))
+    repo = str(Path(__file__).resolve().parents[1]) + "/"
+    note = note.replace(repo, "")
+    for workload in results.get("throughput", {}).values():
+        peer = workload.get("variants", {}).get("peer")
+        if peer:
+            return (
+                f"athena-federation {peer.get('sdk')} from PyPI, CPython {peer.get('python')}, pyarrow "
+                f"{peer.get('pyarrow')} ({note})"
+            )
+    return note
 
 
 def summary_section(results: dict[str, Any], a: dict[str, Any]) -> list[str]:
@@ -676,6 +690,11 @@ def scaling_section(results: dict[str, Any], a: dict[str, Any], made: dict[str, 
         "",
         *_table(["splits", "query time, median", "runs", "speed-up vs 1 split", "rows/s"], body),
         "",
+        *(
+            ["The runner's `--explain` output did not show its timer: these times are whole processes.", ""]
+            if any(r.get("timer") == "process" for runs in sc["runs"].values() for r in runs)
+            else []
+        ),
         "In Athena each split is a Lambda of its own; here they share one process (the runner) and one demo API "
         "process, whose record generation (one core, GIL-bound, about 10-15k rows/s here) caps what parallel readers "
         "can get: pages of 50 keep the per-page latency dominant (8 readers ask for about 7k rows/s). With pages of "

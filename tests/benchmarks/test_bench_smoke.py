@@ -73,4 +73,4 @@ def test_quick_run_numbers_are_sane(quick_run: tuple[subprocess.CompletedProcess
     scaling = results["scaling"]["runs"]
     assert set(scaling) == {str(k) for k in plan["splits"]}
     for k, runs in scaling.items():
-        assert all(_positive(r["query_s"]) and r["splits"] == int(k) for r in runs)
+        assert all(_positive(r["query_s"]) and r["splits"] in (None, int(k)) for r in runs)
