@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -46,12 +47,14 @@ class FilterError(ConnectorError):
 
 
 # -- expression tree ---------------------------------------------------------------------------------
-class Node:
-    def eval(self, row: dict[str, Any]) -> bool | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+class Node(ABC):
+    """A filter expression node evaluated locally with SQL three-valued logic (None = unknown)."""
 
-    def fields(self) -> set[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def eval(self, row: dict[str, Any]) -> bool | None: ...
+
+    @abstractmethod
+    def fields(self) -> set[str]: ...
 
 
 @dataclass(frozen=True)
