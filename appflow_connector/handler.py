@@ -39,6 +39,7 @@ from appflow_connector.sdk import (
     requests,
     responses,
 )
+from shared.coldstart import imports_done
 
 log = logging.getLogger("appflow_connector")
 
@@ -254,3 +255,6 @@ HANDLER = ConnectorHandler()
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """The function AppFlow invokes (set the Lambda handler to ``appflow_connector.handler.lambda_handler``)."""
     return HANDLER.lambda_handler(event, context)
+
+
+imports_done()  # last: everything this module needs is imported

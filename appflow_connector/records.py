@@ -29,13 +29,14 @@ from appflow_connector.incremental import normalize_window, split_for_paging
 from appflow_connector.record_json import dumps_record
 from appflow_connector.runtime import Connection, Runtime, entity_of
 from appflow_connector.sdk import ErrorCode, RecordHandler, requests, responses
-from appflow_connector.tokens import QueryToken, key_hash, query_fingerprint
+from appflow_connector.tokens import QueryToken, query_fingerprint
 from appflow_connector.writes import write_records
 from shared.errors import DeadlineExceededError, SaaSRateLimitedError, SaaSTransientError
 from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
 from shared.records import Extractor
 from shared.spec.model import EntitySpec
+from shared.tokens import key_hash
 from shared.values import CoercionError, coerce
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def run_query(
         stop_at: int | None = None
         for i, record in enumerate(page.records):
             row = query.extractor.typed_row(record, page.number)
-            key = key_hash(row.get(k) for k in query.key_fields) if guard else ""
+            key = key_hash([row.get(k) for k in query.key_fields]) if guard else ""
             if guard and token.seen(key):
                 continue
             if query.passes(row):

@@ -12,38 +12,16 @@ Tokens are self-contained (no server-side state), small, and replayable: AppFlow
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
-from typing import Any
 
 from shared.tokens import decode_token, encode_token, fingerprint
 
-GUARD_SIZE = 64
-GUARD_HASH_CHARS = 10  # 40 bits: a false match needs a collision among 64 recent keys (~6e-11 per record)
+GUARD_SIZE = 64  # primary-key hashes (shared.tokens.key_hash, 40 bits) of the last records consumed
 
 
 def query_fingerprint(entity: str, filter_expression: str | None) -> str:
     return fingerprint("appflow", entity, " ".join((filter_expression or "").split()))
-
-
-_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True)
-
-
-def key_hash(values: Iterable[Any]) -> str:
-    """Hash of ``json.dumps(list(values), separators=(",", ":"), default=str, sort_keys=True)``. It runs for every
-    record, so a one-integer or one-string key is written directly (the same text) and the encoder is built once."""
-    key = list(values)
-    if len(key) == 1 and type(key[0]) is int:
-        text = f"[{key[0]}]"
-    elif len(key) == 1 and type(key[0]) is str:
-        text = f"[{encode_basestring_ascii(key[0])}]"
-    else:
-        text = _KEY_ENCODER.encode(key)
-    return hashlib.blake2b(text.encode(), digest_size=GUARD_HASH_CHARS // 2).hexdigest()
 
 
 @dataclass

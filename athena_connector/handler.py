@@ -50,6 +50,7 @@ from athena_connector.wire import (
     parse_request,
     to_wire,
 )
+from shared.coldstart import imports_done
 from shared.deadline import Deadline
 from shared.errors import SaaSConnectorError
 from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PARTITION_VALUE
@@ -232,3 +233,6 @@ def _serve(event: Any, context: Any) -> dict[str, Any]:
 def _is_expected(exc: BaseException) -> bool:
     """Errors that are the caller's or the SaaS API's, whose traceback would only add noise."""
     return isinstance(exc, ConnectorError | WireError | SaaSConnectorError)
+
+
+imports_done()  # last: everything this module needs is imported

@@ -94,7 +94,7 @@ def lambda_runtime(python312: str) -> Path:
 
 
 def compile_tree(python: str, root: Path) -> None:
-    """Byte-compile every module under ``root`` for ``python`` (what a precompiled package would ship)."""
+    """Byte-compile every module under ``root`` for ``python`` (as ``/var/runtime`` holds boto3)."""
     subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(root)], check=False, capture_output=True)
 
 

@@ -3,16 +3,16 @@ from PyPI (it pins pyarrow 17.0.0 and smart-open 7.0.4) and the same ``requests`
 demo API with the same HTTP stack.
 
 ``python -m benchmarks.peer_env`` creates it (or says why it cannot); ``benchmarks.run`` does so when it is missing.
-The 3.12 interpreter is ``$BENCH_PYTHON312``, else ``python3.12`` on PATH, else pyenv's ``3.12.1``.
+The 3.12 interpreter is ``$LAMBDA_PYTHON312``, else ``python3.12`` on PATH, else pyenv's or uv's.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from deploy.lambda_packages import runtime_python
 
 HERE = Path(__file__).resolve().parent
 PEER_VENV = HERE / ".venv-peer"
@@ -20,40 +20,8 @@ PEER_SDK = "athena-federation==0.1.6"
 
 
 def python312() -> str | None:
-    """A CPython 3.12 interpreter, or None."""
-    candidates = [os.environ.get("BENCH_PYTHON312"), shutil.which("python3.12")]
-    for candidate in candidates:
-        if candidate and _is_312(candidate):
-            return candidate
-    if shutil.which("pyenv") or Path.home().joinpath(".pyenv").is_dir():
-        try:
-            out = subprocess.run(
-                ["python3", "-c", "import sys; print(sys.executable)"],
-                env={**os.environ, "PYENV_VERSION": "3.12.1"},
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if out and _is_312(out):
-            return out
-    return None
-
-
-def _is_312(python: str) -> bool:
-    try:
-        out = subprocess.run(
-            [python, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out == "True"
+    """A CPython 3.12 (``deploy.lambda_packages.runtime_python``: ``$LAMBDA_PYTHON312``, PATH, pyenv, uv)."""
+    return runtime_python("3.12")
 
 
 def peer_python() -> Path:
@@ -91,7 +59,7 @@ def ensure_peer_venv(log: object = None) -> tuple[bool, str]:
     if python is None:
         return (
             False,
-            "no CPython 3.12 found (set BENCH_PYTHON312, or install python3.12); athena-federation 0.1.6 needs it",
+            "no CPython 3.12 found (set LAMBDA_PYTHON312, or install python3.12); athena-federation 0.1.6 needs it",
         )
     out = log if log is not None else subprocess.DEVNULL
     try:

@@ -6,7 +6,11 @@ tests. Sizes are MiB (2**20 bytes), the unit of Lambda's "250 MB unzipped" quota
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +109,43 @@ def requirements(function: FunctionPackage, pyproject: Path = PYPROJECT) -> list
         if requirement_name(req) not in provided and req not in out:
             out.append(req)
     return out
+
+
+def _version_of(executable: str) -> tuple[int, int, str] | None:
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys, platform; print(*sys.version_info[:2], platform.machine())"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    parts = out.stdout.split()
+    if out.returncode != 0 or len(parts) != 3:
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
+
+
+@functools.cache
+def runtime_python(version: str = LAMBDA_PYTHON, machine: str | None = None) -> str | None:
+    """A CPython of the Lambda runtime's version on this host (on ``machine``, when given), or None.
+
+    Looks at ``$LAMBDA_PYTHON<major><minor>`` (e.g. ``LAMBDA_PYTHON312``), ``python3.12`` on PATH, pyenv's and uv's
+    installs, /usr/bin and /usr/local/bin."""
+    nodot = version.replace(".", "")
+    name = f"python{version}"
+    home = Path.home()
+    candidates = [os.environ.get(f"LAMBDA_PYTHON{nodot}", ""), shutil.which(name) or ""]
+    candidates += [str(p) for p in sorted((home / ".pyenv" / "versions").glob(f"{version}*/bin/{name}"))]
+    candidates += [str(p) for p in sorted((home / ".local/share/uv/python").glob(f"cpython-{version}*/bin/{name}"))]
+    candidates += [f"/usr/bin/{name}", f"/usr/local/bin/{name}"]
+    wanted = tuple(int(x) for x in version.split("."))
+    for candidate in candidates:
+        if not candidate or not Path(candidate).exists():
+            continue
+        found = _version_of(candidate)
+        if found and found[:2] == wanted and (machine is None or found[2] == machine):
+            return candidate
+    return None

@@ -249,20 +249,16 @@ class SaaSClient:
         if inject:
             records = [{**inject, **r} if any(k not in r for k in inject) else r for r in records]
         guard: list[str] = list(payload.get("g") or [])
-        keys = self._key_hashes(entity, records)
-        if keys is not None and guard:
-            # Records re-served across a page boundary (earlier records inserted or moved ahead of a
-            # position-based cursor) were delivered already: drop them instead of delivering them twice.
-            seen = set(guard)
-            kept = [(r, k) for r, k in zip(records, keys, strict=True) if k not in seen]
-            records, keys = [r for r, _ in kept], [k for _, k in kept]
+        keyed = self._key_getter(entity.name) is not None
+        if keyed and guard:
+            records = self._drop_overlap(entity, records, guard)
         skip = int(payload["k"])
         out = records[skip:]
         new_history = ([*history, state_hash(next_state)][-LOOP_HISTORY:]) if next_state is not None else history
         base = {k: v for k, v in payload.items() if k not in ("s", "k", "h", "i", "g", "t", "rw")}
         if total is not None:
             base["t"] = total
-        new_guard = [*guard, *keys][-OVERLAP_GUARD:] if keys is not None else []
+        new_guard = [*guard, *self._key_hashes(entity, records[-OVERLAP_GUARD:])][-OVERLAP_GUARD:] if keyed else []
         next_payload = (
             None
             if next_state is None
@@ -283,12 +279,37 @@ class SaaSClient:
         getters = [compile_path(entity.field(name).path) for name in entity.primary_key]
         return lambda record: [get(record) for get in getters]
 
-    def _key_hashes(self, entity: EntitySpec, records: list[dict[str, Any]]) -> list[str] | None:
-        """Short hashes of the records' primary keys (None when the entity declares no primary key)."""
+    def _key_hashes(self, entity: EntitySpec, records: list[dict[str, Any]]) -> list[str]:
+        """Short hashes of the records' primary keys (the entity declares one)."""
         getter = self._key_getter(entity.name)
-        if getter is None:
-            return None
+        assert getter is not None
         return [key_hash(getter(r)) for r in records]
+
+    def _drop_overlap(
+        self, entity: EntitySpec, records: list[dict[str, Any]], guard: list[str]
+    ) -> list[dict[str, Any]]:
+        """The page without the records the guard says were delivered already.
+
+        Records are re-served across a page boundary when earlier records were inserted or moved ahead of a
+        position-based cursor (or an offset read went back after the result set shrank): they lead the page. So
+        the page is checked a guard's length at a time from its start, going on past a window only while its
+        last record was a repeat; hashing every record of every page cost more than building its Arrow columns.
+        A shift of up to ``OVERLAP_GUARD`` records is caught exactly, as is any longer run of repeats that reaches
+        into the first window."""
+        seen = set(guard)
+        window = max(len(guard), 1)
+        kept: list[dict[str, Any]] = []
+        start = 0
+        while start < len(records):
+            chunk = records[start : start + window]
+            keys = self._key_hashes(entity, chunk)
+            kept.extend(r for r, k in zip(chunk, keys, strict=True) if k not in seen)
+            start += len(chunk)
+            if keys[-1] not in seen:
+                break
+        if len(kept) == start:
+            return records  # nothing repeated
+        return [*kept, *records[start:]]
 
     @functools.cache  # noqa: B019 - one client per spec
     def _total_getter(self, entity_name: str) -> Callable[[requests.Response, Any], int | None] | None:

@@ -124,3 +124,41 @@ def test_an_api_that_ignores_the_offset_is_stopped_not_read_forever() -> None:
         with pytest.raises(PaginationError, match="same page twice"):
             list(client.iter_records(client.plan("items")))
     assert len(app.requests) == 2
+
+
+def _read_with_inserts_after_first_page(shift: int, page_size: int = 200) -> tuple[list[int], int]:
+    """Offset pages of ``page_size``; after the first page, ``shift`` new records are inserted ahead of the
+    cursor, so the second page starts with the first page's last ``shift`` records again."""
+    records = make_records(1000)
+    app = FakeSaaS(records, style="offset")
+    with serve(app) as base:
+        text = fake_spec_text(base, "offset_no_total").replace("page_size: 10", f"page_size: {page_size}")
+        client = SaaSClient(load_spec_text(text, source="fake.yaml"), {"api_key": API_KEY}, clock=FakeClock())
+        plan = client.plan("items")
+        first = client.fetch_page(plan)
+        inserted = [{**r, "id": 10_000 + r["id"]} for r in make_records(shift)]
+        app.records = inserted + app.records
+        ids = [r["id"] for r in first.records]
+        token = first.next_token
+        while token is not None:
+            page = client.fetch_page(plan, token)
+            ids.extend(r["id"] for r in page.records)
+            token = page.next_token
+        return ids, len(app.requests)
+
+
+@pytest.mark.parametrize("shift", [1, 37, 63, 64])
+def test_records_pushed_onto_the_next_page_are_delivered_once(shift: int) -> None:
+    ids, _ = _read_with_inserts_after_first_page(shift)
+    assert sorted(i for i in ids if i < 10_000) == list(range(1, 1001))
+    assert len(ids) == len(set(ids))
+
+
+def test_a_run_of_repeats_longer_than_the_guard_is_dropped_where_the_guard_remembers_it() -> None:
+    """100 records pushed over: the guard remembers the last 64 delivered, so those are dropped (the run of repeats
+    crosses the guard's window of the page and is followed); the 36 before them are beyond what it remembers."""
+    ids, _ = _read_with_inserts_after_first_page(100)
+    originals = [i for i in ids if i < 10_000]
+    assert sorted(set(originals)) == list(range(1, 1001))
+    repeated = sorted(i for i in set(originals) if originals.count(i) > 1)
+    assert repeated == list(range(101, 137))

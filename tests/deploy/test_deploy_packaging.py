@@ -192,7 +192,14 @@ def test_sam_build_packages_are_within_budget(sam_build: Path, capsys: pytest.Ca
         assert manifest["python"] == "3.12" and manifest["architecture"] == "x86_64"
         for provided in RUNTIME_PROVIDED:
             assert not (package / provided).exists(), f"{provided} is provided by the Lambda runtime"
-        assert not list(package.rglob("__pycache__"))
+        pycs = list(package.rglob("*.pyc"))
+        if python312() is None:  # nothing to compile for the runtime with: source only
+            assert manifest["bytecode"] is None and not pycs
+        else:
+            assert manifest["bytecode"] == "CPython 3.12 checked-hash .pyc"
+            assert pycs and all(p.name.endswith(".cpython-312.pyc") for p in pycs)
+            header = (package / "shared" / "__pycache__" / "client.cpython-312.pyc").read_bytes()[:8]
+            assert int.from_bytes(header[4:8], "little") == 0b11  # PEP 552: hash-based, checked against the source
         assert (package / "shared" / "specs" / "demo.yaml").is_file()  # bundled specs travel with the code
     assert not (appflow / "pyarrow").exists() and not list(appflow.glob("pyarrow*"))
     assert not (appflow / "athena_connector").exists() and not (athena / "appflow_connector").exists()

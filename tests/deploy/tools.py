@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from deploy.lambda_packages import runtime_python
 from tests.deploy.cfn import REPO
 
 BIN = Path(sys.executable).parent
@@ -41,41 +41,6 @@ def run(command: list[str], *, cwd: Path = REPO, timeout: float = 300) -> subpro
     return subprocess.run(command, cwd=cwd, env=TOOL_ENV, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def _version_of(executable: str) -> tuple[int, int] | None:
-    try:
-        out = subprocess.run(
-            [
-                executable,
-                "-c",
-                "import sys, platform; print(sys.version_info[0], sys.version_info[1], platform.machine())",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except OSError:
-        return None
-    parts = out.stdout.split()
-    if out.returncode != 0 or len(parts) != 3 or parts[2] != "x86_64":
-        return None
-    return int(parts[0]), int(parts[1])
-
-
-@functools.cache
 def python312() -> str | None:
-    """A CPython 3.12 on x86_64 Linux (the python3.12 Lambda runtime's interpreter), or None.
-
-    Looks at $LAMBDA_PYTHON312, python3.12 on PATH, pyenv's and uv's installs, /usr/bin and /usr/local/bin."""
-    candidates = [os.environ.get("LAMBDA_PYTHON312", "")]
-    candidates += [shutil.which("python3.12") or ""]
-    home = Path.home()
-    candidates += [str(p) for p in sorted((home / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))]
-    candidates += [
-        str(p) for p in sorted((home / ".local" / "share" / "uv" / "python").glob("cpython-3.12*/bin/python3.12"))
-    ]
-    candidates += ["/usr/bin/python3.12", "/usr/local/bin/python3.12"]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists() and _version_of(candidate) == (3, 12):
-            return candidate
-    return None
+    """A CPython 3.12 on x86_64 Linux (the python3.12 Lambda runtime's interpreter), or None."""
+    return runtime_python("3.12", "x86_64")
