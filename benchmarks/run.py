@@ -74,7 +74,7 @@ class Plan:
         if quick:
             # A small inline limit, so that the smoke run's "spill" workload really spills.
             return cls(True, 300, 2_000, 6_000, 1, 1, 400, 50, 5.0, (1, 2), 1, max_inline=100_000)
-        return cls(False, 10_000, 100_000, 1_000_000, 5, 5, 24_000, 50, 50.0, (1, 2, 4, 8), 2)
+        return cls(False, 10_000, 100_000, 1_000_000, 5, 11, 24_000, 50, 50.0, (1, 2, 4, 8), 2)
 
 
 @dataclass
@@ -364,6 +364,8 @@ def _cold_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "first": harness.median([h["first_s"] for h in handlers]),
         "second": harness.median([h["second_s"] for h in handlers]),
         "cold": harness.median([h["import_s"] + h["first_s"] for h in handlers]),
+        "floor_min": min(f["import_s"] for f in floors),
+        "cold_min": min(h["import_s"] + h["first_s"] for h in handlers),
         "failed_imports": sorted({n for f in floors for n in f.get("failed", [])}),
         "runs": runs,
     }
