@@ -32,6 +32,7 @@ from appflow_connector.sdk import (
 from shared.errors import ConfigError
 from shared.spec.model import SourceSpec
 from shared.templating import placeholders, render
+from shared.urls import UnsafeURLError, origin, request_origin
 
 INSTANCE_URL = "instance_url"
 PAGE_SIZE = "page_size"
@@ -242,31 +243,24 @@ def _base_url_settings(spec: SourceSpec) -> list[str]:
     return [name for scope, name in placeholders(spec.api.base_url) if scope == "config"]
 
 
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
-
-
 def allow_list(spec: SourceSpec) -> list[str]:
     entries = [e for e in re.split(r"[\s,]+", os.environ.get(ALLOW_LIST_ENV, "")) if e]
     entries.extend(str(e) for e in getattr(spec.api, "allowed_base_urls", ()) or ())
     return entries
 
 
-def _entry_matches(entry: str, origin: tuple[str, str, int]) -> bool:
+def _entry_matches(entry: str, target: tuple[str, str, int]) -> bool:
     try:
-        scheme, host, port = _origin(entry.replace("*.", "wildcard-label.", 1))
+        scheme, host, port = origin(entry.replace("*.", "wildcard-label.", 1))
     except ValueError:
         return False
-    if (scheme, port) != (origin[0], origin[2]):
+    if (scheme, port) != (target[0], target[2]):
         return False
     if entry.split("://", 1)[-1].startswith("*."):
         suffix = host[len("wildcard-label") :]
-        head, dot, rest = origin[1].partition(".")
+        head, dot, rest = target[1].partition(".")
         return bool(head) and dot == "." and "." + rest == suffix and re.fullmatch(r"[a-z0-9-]+", head) is not None
-    return host == origin[1]
+    return host == target[1]
 
 
 def check_instance_url(spec: SourceSpec, value: str, spec_values: Mapping[str, Any]) -> str:
@@ -285,16 +279,19 @@ def check_instance_url(spec: SourceSpec, value: str, spec_values: Mapping[str, A
         raise ValueError("must not contain a query string or fragment")
     if not _HOST.match(parts.hostname.lower()) and not _HOST.match(f"[{parts.hostname.lower()}]"):
         raise ValueError(f"has an invalid host name {_show(parts.hostname)}")
-    wanted = _origin(text)
+    try:
+        wanted = request_origin(text)
+    except UnsafeURLError as exc:
+        raise ValueError(f"is refused: {exc}") from None
     try:
         spec_base = render(spec.api.base_url, {"config": dict(spec_values)}, where="api.base_url")
     except ConfigError:
         spec_base = ""
-    if spec_base and _origin(spec_base) == wanted:
+    if spec_base and origin(spec_base) == wanted:
         return text
     if any(_entry_matches(entry, wanted) for entry in allow_list(spec)):
         return text
-    allowed = [f"{o[0]}://{o[1]}:{o[2]}" for o in ([_origin(spec_base)] if spec_base else [])]
+    allowed = [f"{o[0]}://{o[1]}:{o[2]}" for o in ([origin(spec_base)] if spec_base else [])]
     allowed += allow_list(spec)
     raise ValueError(
         f"points at {wanted[0]}://{wanted[1]}:{wanted[2]}, which is not an allowed API host "

@@ -18,9 +18,10 @@ from requests.auth import AuthBase, HTTPBasicAuth
 
 from shared.clock import Clock
 from shared.errors import ConfigError, SaaSAuthError
-from shared.redaction import register_secret
+from shared.redaction import register_secret, safe_url
 from shared.spec.model import AuthSpec
 from shared.templating import render
+from shared.urls import UnsafeURLError, request_origin
 
 TOKEN_EXPIRY_SKEW_S = 60.0
 DEFAULT_TOKEN_LIFETIME_S = 3600.0
@@ -110,6 +111,10 @@ class OAuth2Auth(Authenticator):
         clock: Clock,
         timeout: tuple[float, float],
     ) -> None:
+        try:
+            request_origin(token_url)
+        except UnsafeURLError as exc:
+            raise ConfigError(f"the OAuth2 token_url {safe_url(token_url)!r} cannot be used: {exc}") from None
         self.grant, self.token_url = grant, token_url
         self.client_id, self.client_secret = client_id, client_secret
         self.refresh_token, self.scope, self.auth_style = refresh_token, scope, auth_style

@@ -40,10 +40,14 @@ def redact(text: str) -> str:
 
 def safe_url(url: str) -> str:
     """A URL fit for a message: query values of sensitive-looking parameters masked, userinfo dropped."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:  # malformed (a bad port, NFKC tricks): the part before any query, escaped
+        shown = url.split("?", 1)[0][:200].encode("unicode_escape").decode("ascii")
+        return redact(shown.rpartition("@")[2] if "@" in shown else shown)
     query = [
         (k, MASK if any(w in k.lower() for w in SENSITIVE_PARAM_WORDS) else v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -16,6 +16,7 @@ from shared.auth import Authenticator
 from shared.clock import Clock
 from shared.deadline import Deadline
 from shared.errors import (
+    ConfigError,
     DeadlineExceededError,
     PaginationError,
     RetryDeadlineError,
@@ -29,6 +30,7 @@ from shared.ratelimit import TokenBucket
 from shared.redaction import redact, safe_url
 from shared.retry import Backoff
 from shared.spec.model import ApiSpec
+from shared.urls import UnsafeURLError, origin, request_origin
 
 MAX_REDIRECTS = 5
 DEADLINE_MARGIN_S = 0.5
@@ -66,12 +68,6 @@ class Call:
     entity: str | None = None
     page: int | None = None
     idempotent: bool = True
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
 class Session(requests.Session):
@@ -135,7 +131,10 @@ class Transport:
         self.clock = clock
         self.session = session
         self.base_url = (base_url or api.base_url).rstrip("/")
-        self.origin = origin(self.base_url)
+        try:
+            self.origin = request_origin(self.base_url)
+        except UnsafeURLError as exc:
+            raise ConfigError(f"the API base URL {safe_url(self.base_url)!r} cannot be used: {exc}") from None
         self.backoff = Backoff(api.retry, clock)
         self.bucket = shared_bucket(self.base_url, api, clock) if api.rate_limit else None
 
@@ -145,11 +144,21 @@ class Transport:
         return self.base_url + ("" if url.startswith("/") else "/") + url
 
     def check_origin(self, url: str, call: Call, what: str = "URL") -> None:
-        """Refuse to send credentials anywhere but the configured scheme, host and port."""
-        if origin(url) != self.origin:
+        """Refuse to send credentials anywhere but the configured scheme, host and port, judged by the host the
+        HTTP stack will connect to (``shared.urls``)."""
+        try:
+            target = request_origin(url)
+        except UnsafeURLError as exc:
+            raise PaginationError(
+                f"refusing to follow a {what} to {safe_url(url)}: {exc} (credentials are only sent to the "
+                f"configured API origin {self.origin})",
+                entity=call.entity,
+                page=call.page,
+            ) from None
+        if target != self.origin:
             raise PaginationError(
                 f"refusing to follow a {what} to {safe_url(url)}: it is not on the configured API origin "
-                f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]} (credentials are only sent there)",
+                f"{self.origin} (credentials are only sent there)",
                 entity=call.entity,
                 page=call.page,
             )
