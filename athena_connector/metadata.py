@@ -148,17 +148,18 @@ def _catch_all_needed(name: str, vs: ValueSet, table: TableSchema, declared: lis
 
 def surviving_partitions(table: TableSchema, summary: Mapping[str, ValueSet]) -> list[Any]:
     """The partitions a query needs, in declared order: declared values its constraint on the partition field
-    admits, then None (the catch-all) when rows outside the declared values may match. Never empty."""
+    admits, then None (the catch-all) when rows outside the declared values may match: never when the spec
+    declares the values exhaustive, unless the query admits none of them. Never empty."""
     spec = table.entity.partitions
     assert spec is not None
     declared = list(spec.values)
     vs = summary.get(spec.field)
     if vs is None:
-        return [*declared, None]
+        return declared if spec.exhaustive else [*declared, None]
     column = pa.array(declared, type=table.schema.field(spec.field).type)
     mask = value_set_mask(column, vs, spec.field).to_pylist()
     kept: list[Any] = [v for v, ok in zip(declared, mask, strict=True) if ok]
-    if _catch_all_needed(spec.field, vs, table, declared) or not kept:
+    if (not spec.exhaustive and _catch_all_needed(spec.field, vs, table, declared)) or not kept:
         kept.append(None)
     return kept
 

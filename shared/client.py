@@ -17,6 +17,7 @@ import requests
 
 from shared.auth import Authenticator, build_auth
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.counts import parse_count
 from shared.credentials import CredentialsProvider, StaticCredentials, credentials_from_environment
 from shared.deadline import Deadline
 from shared.errors import (
@@ -324,10 +325,7 @@ class SaaSClient:
         get = compile_path(path) if path else None
 
         def total(response: requests.Response, body: Any) -> int | None:
-            value = get(body) if get is not None else response.headers.get(str(header))
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value.strip())
-            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+            return parse_count(get(body) if get is not None else response.headers.get(str(header)))
 
         return total
 

@@ -35,6 +35,7 @@ from shared.spec.model import (
     SplitSpec,
     WriteOpSpec,
 )
+from shared.spec.sizing import build_count, build_exhaustive
 from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, coerce, parse_timestamp
 
@@ -316,6 +317,7 @@ ENTITY_KEYS = {
     "select_fields_param",
     "splits",
     "partitions",
+    "count",
     "pagination",
     "parent",
     "params",
@@ -657,6 +659,7 @@ def _build_entity(
     reader = None
     if m.get("class") is not None:
         reader = c.hook(m["class"], (*label, "class"), modules)
+    count = build_count(m.get("count"), (*label, "count"), c, parent, reader)
     on_invalid = m.get("on_invalid_value", "error")
     if on_invalid not in ("error", "null"):
         c.add((*label, "on_invalid_value"), f"must be 'error' or 'null', got {on_invalid!r}")
@@ -674,6 +677,7 @@ def _build_entity(
         select_param=select,
         splits=splits,
         partitions=partitions,
+        count=count,
         writes=writes,
         get_path=get_path,
         hooks=hooks,
@@ -870,7 +874,7 @@ def _build_partitions(
     """``partitions: {field, values}``: a field with a known value set, each value read with ``field = value``."""
     if raw is None:
         return None
-    m = c.mapping(raw, path, {"field", "values"}, {"field", "values"})
+    m = c.mapping(raw, path, {"field", "values", "exhaustive"}, {"field", "values"})
     if m is None:
         return None
     fname = m.get("field")
@@ -934,9 +938,10 @@ def _build_partitions(
             continue
         seen[key] = i
         values.append(typed)
+    exhaustive = build_exhaustive(m.get("exhaustive"), (*path, "exhaustive"), c, f)
     if f is None or not values:
         return None
-    return PartitionSpec(f.name, tuple(values))
+    return PartitionSpec(f.name, tuple(values), exhaustive)
 
 
 def _check_entities(entities: list[EntitySpec], raw: list[Any], c: _Checker) -> None:

@@ -104,6 +104,23 @@ class PartitionSpec:
 
     field: str
     values: tuple[Any, ...]
+    exhaustive: bool = False  # the values are every value the field takes (never null): no catch-all partition
+
+
+@dataclass(frozen=True)
+class CountSpec:
+    """How the API tells how many records match a set of filters without returning them (split sizing).
+
+    ``kind`` is ``total_path`` (the list response's body holds the matching total at ``total_path``),
+    ``total_header`` (a response header holds it) or ``endpoint`` (a GET of ``path`` with the same filter
+    parameters, plus ``params``, answers a body with the number at ``total_path``).
+    """
+
+    kind: str  # total_path | total_header | endpoint
+    total_path: str | None = None
+    header: str | None = None
+    path: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,7 @@ class EntitySpec:
     select_param: ParamSpec | None = None
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
+    count: CountSpec | None = None
     writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
