@@ -56,7 +56,9 @@ def register_secret(value: object) -> None:
     if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
         forms = wire_forms(value)
         with _lock:
-            _secrets.update(forms)
+            if not forms <= _secrets:
+                _secrets.update(forms)
+                _changed()
         install_redaction()
 
 
@@ -67,6 +69,7 @@ def register_basic(username: str, password: str) -> None:
     with _lock:
         _secrets.add(base64.b64encode(pair).decode())
         _secrets.add(base64.b64encode(f"{username}:{password}".encode()).decode())
+        _changed()
     install_redaction()
 
 
@@ -83,12 +86,23 @@ def register_data_key(key: bytes) -> None:
     )
     with _lock:
         _data_keys.append(forms)
+        _changed()
     install_redaction()
+
+
+_sorted: list[list[str]] = [[]]  # the forms, longest first; emptied (rebuilt on the next use) by every registration
 
 
 def _known() -> list[str]:
     with _lock:
-        return sorted(_secrets.union(*_data_keys), key=len, reverse=True)
+        if not _sorted[0]:
+            _sorted[0] = sorted(_secrets.union(*_data_keys), key=len, reverse=True)
+        return _sorted[0]
+
+
+def _changed() -> None:
+    """Call with ``_lock`` held, after the registry changed."""
+    _sorted[0] = []
 
 
 def redact(text: str) -> str:
