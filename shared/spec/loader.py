@@ -724,7 +724,7 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact"}, {"param"})
+    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact", "reserved", "escape"}, {"param"})
     if m is None:
         return None
     fmt = m.get("format", "auto")
@@ -733,12 +733,20 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
     join = m.get("join")
     if join is not None and not isinstance(join, str):
         c.add((*path, "join"), "must be a separator string such as ','")
+    reserved = m.get("reserved")
+    if reserved is not None and not isinstance(reserved, str):
+        c.add((*path, "reserved"), "must be a string of the characters the API gives meaning to, such as ',*'")
+    escape = m.get("escape")
+    if escape is not None and (not isinstance(escape, str) or len(escape) != 1):
+        c.add((*path, "escape"), "must be one character, the API's escape character (such as a backslash)")
     return ParamSpec(
         param=str(m.get("param")),
         format=fmt,
         join=join,
         value=None if m.get("value") is None else str(m["value"]),
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
+        reserved=reserved if isinstance(reserved, str) else None,
+        escape=escape if isinstance(escape, str) and len(escape) == 1 else None,
     )
 
 

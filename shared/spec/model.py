@@ -55,6 +55,11 @@ class ParamSpec:
     join: str | None = None  # for ``in``: join values with this separator; None repeats the parameter
     value: str | None = None  # fixed value, for is_null / not_null style flags
     exact: bool = True  # False: the API filters more loosely; the predicate stays in the residual
+    # Characters the API's syntax gives meaning to in this parameter's values (list separators, wildcards);
+    # None means the default set (shared.pushdown.DEFAULT_RESERVED). A join separator declared for the same
+    # parameter is always reserved. A value holding one is escaped with ``escape`` or not pushed.
+    reserved: str | None = None
+    escape: str | None = None  # the API's escape character for reserved characters, e.g. a backslash
 
 
 @dataclass(frozen=True)
