@@ -147,7 +147,8 @@ def logo_url() -> str | None:
     if not value:
         return None
     if len(value) > 2000 or not _LOGO_URL.match(value):
-        raise ConfigError(f"{LOGO_URL_ENV} must be an https URL such as https://example.com/logo.png, got {value[:80]!r}")
+        example = "https://example.com/logo.png"
+        raise ConfigError(f"{LOGO_URL_ENV} must be an https URL such as {example}, got {value[:80]!r}")
     return value
 
 

@@ -160,9 +160,7 @@ def _write_properties(entity: EntitySpec, f: FieldSpec) -> WriteOperationPropert
     writes = entity.writes
     is_key = f.name in entity.primary_key
     id_ops = [
-        WRITE_OPS[op]
-        for op in ("update", "upsert", "delete")
-        if op in writes and "{" + f.name + "}" in writes[op].path
+        WRITE_OPS[op] for op in ("update", "upsert", "delete") if op in writes and "{" + f.name + "}" in writes[op].path
     ]
     return WriteOperationProperty(
         is_creatable=f.writable and "create" in writes,

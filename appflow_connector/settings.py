@@ -250,9 +250,9 @@ def resolve(
     if strict and scope in (SOURCE, DESTINATION) and wanted_scopes is not None:
         for key in raw:
             decl = decls.get(key)
-            if decl is not None and key not in errors and decl.scope in (SOURCE, DESTINATION):
-                if decl.scope not in wanted_scopes:
-                    errors[key] = f"setting '{key}' applies to {decl.scope.name} flows, not {scope.name} ones"
+            flow_only = decl is not None and decl.scope in (SOURCE, DESTINATION)
+            if flow_only and key not in errors and decl.scope not in wanted_scopes:  # type: ignore[union-attr]
+                errors[key] = f"setting '{key}' applies to {decl.scope.name} flows, not {scope.name} ones"  # type: ignore[union-attr]
     for decl in decls.values():
         if decl.from_spec and decl.key not in result.spec_values and decl.key not in errors:
             if decl.default is not None:

@@ -166,7 +166,8 @@ def write_records(
                         answer = future.result()
                     except SaaSConnectorError as exc:
                         first_api_error = first_api_error or exc
-                        results[i] = WriteRecordResult(False, p.record_id, clean_message(f"record {i}: {_say(op, exc)}"))
+                        message = clean_message(f"record {i}: {_say(op, exc)}")
+                        results[i] = WriteRecordResult(False, p.record_id, message)
                         if isinstance(exc, STOP_BATCH) or all_or_none:
                             stop_error = stop_error or exc
                         continue

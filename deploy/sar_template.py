@@ -64,10 +64,14 @@ AthenaDataSource:
   Value: !Sub lambda:${AthenaConnectorFunction}
 RegisterAthenaCatalog:
   Description: Run once to make the connector an Athena data source named AthenaCatalogName.
-  Value: !Sub aws athena create-data-catalog --name ${AthenaCatalogName} --type LAMBDA --parameters function=${AthenaConnectorFunction.Arn}
+  Value: !Sub >-
+    aws athena create-data-catalog --name ${AthenaCatalogName} --type LAMBDA
+    --parameters function=${AthenaConnectorFunction.Arn}
 RegisterAppFlowConnector:
   Description: Run once to register the AppFlow connector (then create connections in the AppFlow console).
-  Value: !Sub aws appflow register-connector --connector-label ${ConnectorLabel} --connector-provisioning-type LAMBDA --connector-provisioning-config lambda={lambdaArn=${AppFlowConnectorFunction.Arn}}
+  Value: !Sub >-
+    aws appflow register-connector --connector-label ${ConnectorLabel} --connector-provisioning-type LAMBDA
+    --connector-provisioning-config lambda={lambdaArn=${AppFlowConnectorFunction.Arn}}
 """
 NO_VALUE = {"Ref": "AWS::NoValue"}
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9_:]+)(?:\.[A-Za-z0-9_.]+)?\}")

@@ -116,7 +116,6 @@ def test_limits_are_lambdas() -> None:
     assert RESOURCES["AppFlowConnectorFunction"]["Properties"]["Timeout"] <= 30  # AppFlow waits 30 s at most
 
 
-
 # function -> (the role the stack creates, the parameter naming an existing one, the condition choosing)
 ROLES = {
     "AthenaConnectorFunction": ("AthenaConnectorRole", "LambdaRoleArn", "CreateAthenaRole"),
@@ -152,7 +151,9 @@ def test_vpc_config_and_eni_permissions_only_in_a_vpc() -> None:
     }
     for fn in FUNCTIONS.values():
         assert "VpcConfig" not in RESOURCES[fn.logical_id]["Properties"]  # both take the Globals one
-    assert TEMPLATE["Conditions"]["InVpc"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]}
+    assert TEMPLATE["Conditions"]["InVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]
+    }
     for name in ("SubnetIds", "SecurityGroupIds"):
         assert PARAMETERS[name]["Type"] == "CommaDelimitedList" and PARAMETERS[name]["Default"] == ""
     eni = [s for s in STATEMENTS if any(a.startswith("ec2:") for a in s.actions)]
