@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format clean deploy-check
+.PHONY: setup demo test lint format clean deploy-check sar-template
 
 setup: $(VENV)/.installed
 
@@ -25,12 +25,22 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The template and both Lambda packages, offline: lint, validate, build, and the size budgets.
+# The templates and both Lambda packages, offline: lint, validate, build, and the size budgets. template-sar.yaml
+# (the Serverless Application Repository build) must be what deploy/sar_template.py makes of template.yaml; its
+# build reuses the same function Makefiles, into its own directory.
 deploy-check: setup
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python deploy/sar_template.py --check
+	$(BIN)/cfn-lint template.yaml template-sar.yaml
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template-sar.yaml
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam build --template-file template.yaml
 	$(BIN)/python deploy/package_sizes.py --zipped
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam build --template-file template-sar.yaml --build-dir .aws-sam/build-sar
+	$(BIN)/python deploy/package_sizes.py --build-dir .aws-sam/build-sar
+
+# Rewrite template-sar.yaml from template.yaml (after editing template.yaml or the version in pyproject.toml).
+sar-template: setup
+	$(BIN)/python deploy/sar_template.py
 
 format: setup
 	$(BIN)/ruff format .

@@ -15,7 +15,7 @@ from saas_cli.appflow_calls import AppFlowCalls
 from saas_cli.errors import UsageError
 
 DEFAULT_BATCH = 100
-OPERATIONS = ("INSERT", "UPDATE", "UPSERT")
+OPERATIONS = ("INSERT", "UPDATE", "UPSERT", "DELETE")
 
 
 @dataclass

@@ -562,7 +562,8 @@ class SaaSClient:
     def write(
         self, entity_name: str, operation: str, record: Mapping[str, Any], deadline: Deadline | None = None
     ) -> dict[str, Any] | None:
-        """Create, update or upsert one record as the spec declares; returns the API's answer."""
+        """Create, update, upsert or delete one record as the spec declares; returns the API's answer (a
+        delete sends no body, and its answer is usually empty: None)."""
         entity = self.entity(entity_name)
         op = entity.writes.get(operation)
         if op is None:
@@ -580,6 +581,8 @@ class SaaSClient:
         body: Any = {k: v for k, v in record.items() if k not in key_fields}
         if op.body_path:
             body = {op.body_path: body}
-        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method == "PUT")
+        if operation == "delete":
+            body = None
+        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method in ("PUT", "DELETE"))
         answer, _ = self.transport.json(call, deadline or Deadline.none(), TransportStats())
         return answer if isinstance(answer, dict) else None

@@ -86,7 +86,7 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
 }
 PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
-WRITE_OPS = {"create", "update", "upsert"}
+WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
 MAX_PARTITIONS = 1000
@@ -633,14 +633,21 @@ def _build_entity(
             if om is None:
                 continue
             method = str(om.get("method", "")).upper()
-            if method not in ("POST", "PUT", "PATCH"):
+            if op == "delete":
+                if method != "DELETE":
+                    c.add((*label, "write", op, "method"), f"must be DELETE, got {om.get('method')!r}")
+                if om.get("body_path") is not None:
+                    c.add((*label, "write", op, "body_path"), "a delete sends no body")
+            elif method not in ("POST", "PUT", "PATCH"):
                 c.add((*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}")
             wpath = c.string(om.get("path"), (*label, "write", op, "path"), "")
             for ph in PLACEHOLDER_RE.findall(wpath or ""):
                 if ph not in by_name:
                     c.add((*label, "write", op, "path"), f"placeholder {{{ph}}} names no declared field")
-            if op in ("update", "upsert") and not pk:
+            if op in ("update", "upsert", "delete") and not pk:
                 c.add((*label, "write", op), f"'{op}' needs a primary_key on the entity")
+            if op == "delete" and pk and not set(PLACEHOLDER_RE.findall(wpath or "")) & set(pk):
+                c.add((*label, "write", op, "path"), "must name the record by its primary key, e.g. /things/{id}")
             writes[op] = WriteOpSpec(method, wpath or "", om.get("body_path"))
     get_path = None
     if m.get("get") is not None:

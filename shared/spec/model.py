@@ -151,7 +151,7 @@ class EntitySpec:
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
     count: CountSpec | None = None
-    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
+    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert | delete
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
     reader: str | None = None  # module:Class for an entity that fits no declaration
