@@ -49,7 +49,6 @@ from athena_connector.wire.responses import RESPONSE_KEY_ORDER, lambda_error_fro
 from tests.athena.conftest import VECTORS_DIR
 
 
-
 def _names(pattern: str) -> list[str]:
     """Vector names; an empty list fails collection's sanity test rather than skipping silently."""
     return sorted(p.name for p in VECTORS_DIR.glob(pattern))
