@@ -188,3 +188,17 @@ def test_mistakes_in_a_subprocess_exit_non_zero_without_a_traceback(cli_env: dic
     run = run_subprocess(["query", "SELECT * FROM nowhere"], cli_env, tmp_path)
     assert run.code == 1 and "error: table 'demo_crm.nowhere' not found" in run.err
     assert "Traceback" not in run.err
+
+
+def test_local_spill_from_a_subprocess_without_a_configured_bucket(
+    cli_env: dict[str, str], selects: dict[str, str], tmp_path: Path
+) -> None:
+    """As a user runs it: no ``spill_bucket`` and no AWS endpoint set, a small inline limit forces spill, and the
+    command spills to its own local S3 and reads every row back."""
+    sql = "SELECT id, email, status, score, updated_at FROM contacts"
+    out = tmp_path / "all.parquet"
+    args = ["query", "--max-inline-bytes", "1024", "--format", "parquet", "-o", str(out), sql]
+    run = run_subprocess(args, cli_env, tmp_path, unset=("spill_bucket", "AWS_ENDPOINT_URL"))
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+    assert _rows(_read(out), False) == _rows(expected(sql, selects), False)
