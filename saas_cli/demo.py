@@ -9,6 +9,7 @@ the exit code is 0 only if every check passed.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from saas_cli.output import heading, print_table, progress, say
 
 DEFAULT_SCALE = 0.1
+MIN_SCALE = 0.05  # 1,000 contacts: enough for the export query to spill and for 25 changed contacts
 
 EPILOG = """examples:
   saas-connectors demo                 the whole demo (about half a minute)
@@ -35,8 +37,29 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--scale", type=float, default=DEFAULT_SCALE, help=f"demo data size (default {DEFAULT_SCALE})")
+    p.add_argument(
+        "--scale",
+        type=scale_value,
+        default=DEFAULT_SCALE,
+        help=f"demo data size, {MIN_SCALE} or more (default {DEFAULT_SCALE}: 2,000 contacts)",
+    )
     p.add_argument("--port", type=int, default=0, help="port for the demo API (default: any free port)")
+
+
+def scale_value(text: str) -> float:
+    """``--scale``: a finite number no smaller than the demo needs (argparse reports the message)."""
+    from saas_cli.demo_appflow import CHANGED
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < MIN_SCALE:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_SCALE} (the demo needs about 1,000 contacts: a query large enough to spill "
+            f"and {CHANGED} contacts to change), got {text}"
+        )
+    return value
 
 
 @dataclass
@@ -139,7 +162,7 @@ def _flow(env: Any) -> tuple[bool, str, Any]:
     say(f"  full run landed in        {check.full.location}/")
     say(f"  the API changed {CHANGED} contacts; the incremental run read: {check.incremental.filter_expression}")
     say(f"  incremental run landed in {check.incremental.location}/")
-    say(f"  watermark kept in         {check.state_file}")
+    say(f"  watermark kept in         {check.state_file} (a temporary folder, removed when the demo ends)")
     ok = check.full_ok and check.incremental_ok
     detail = f"full {check.full.records} records, incremental {check.incremental.records} (the {CHANGED} changed)"
     return ok, detail, check

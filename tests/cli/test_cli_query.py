@@ -202,3 +202,23 @@ def test_local_spill_from_a_subprocess_without_a_configured_bucket(
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
     assert _rows(_read(out), False) == _rows(expected(sql, selects), False)
+
+
+def test_each_parallel_split_logs_its_own_label(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """``query -v`` with 8 workers: every "split read" line names the split that thread read (log keys are per
+    thread), so the labels are all different and there is one per ReadRecords call."""
+    import json
+
+    with DemoServer(port=0, rows={"accounts": 20, "contacts": 3000, "deals": 20}, latency_ms=40) as slow:
+        env = {**cli_env, "SAAS_BASE_URL": slow.base_url, "POWERTOOLS_LOG_LEVEL": "INFO"}
+        run = run_subprocess(["query", "-v", "--workers", "8", "SELECT count(*) FROM contacts"], env, tmp_path)
+    assert run.code == 0, run.err
+    lines = [json.loads(line) for line in (run.out + run.err).splitlines() if line.startswith("{")]
+    reads = [line for line in lines if line.get("message") == "split read"]
+    calls = [
+        line for line in lines if line.get("message") == "done" and line.get("request_type") == "ReadRecordsRequest"
+    ]
+    assert len(reads) >= 4 and len(reads) == len(calls)
+    labels = [line["split"] for line in reads]
+    assert len(set(labels)) == len(labels), labels
+    assert sum(line["rows"] for line in reads) == 3000
