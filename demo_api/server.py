@@ -53,6 +53,7 @@ class DemoServer:
         rate_limit: float | None = None,
         prefetch: bool = False,
         quiet: bool = True,
+        live_clock: bool = False,
     ) -> None:
         settings = Settings(
             seed=seed,
@@ -65,6 +66,7 @@ class DemoServer:
             latency_ms=latency_ms,
             rate_limit=rate_limit,
             prefetch=prefetch,
+            live_clock=live_clock,
         )
         self.app = DemoApp(settings)
         self.host = host
@@ -258,6 +260,13 @@ def build_parser(prog: str = "python -m demo_api") -> argparse.ArgumentParser:
         "--prefetch", action="store_true", help="precompute a sequential reader's next page in the background"
     )
     p.add_argument("--quiet", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--clock",
+        choices=("live", "fixed"),
+        default="live",
+        help="live (default): writes are stamped with the real time, so incremental flows find them; fixed: "
+        "the deterministic clock the tests use, starting at 2025-07-01 and advancing one second per write",
+    )
     return p
 
 
@@ -278,6 +287,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m demo_api") ->
             rate_limit=args.rate_limit,
             prefetch=args.prefetch,
             quiet=args.quiet,
+            live_clock=args.clock == "live",
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
