@@ -3,17 +3,33 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format clean deploy-check sar-template
+.PHONY: setup demo test lint format clean deploy-check sar-template check-python
 
-setup: $(VENV)/.installed
+# Checked every time, before anything is installed; the install itself runs only when needed.
+setup: check-python
+	@$(MAKE) --no-print-directory $(VENV)/.installed
 
+# Rebuilt when pyproject.toml changes, or when check-python removed a .venv made by another interpreter.
 $(VENV)/.installed: pyproject.toml
+	@echo "setting up $(VENV) with $$($(PYTHON) --version): installing the project and its tools (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev,deploy]'
-	@if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund --prefix tests/json_server; \
-	 else echo "npm not found: json-server tests will be skipped"; fi
+	@if command -v npm >/dev/null 2>&1; then echo "installing json-server for its tests (npm)"; \
+	 npm ci --silent --no-audit --no-fund --prefix tests/json_server; \
+	 else echo "npm not found: the json-server tests will fail to run (CI fails on skipped tests)"; fi
 	touch $@
+	@echo "ready: . $(BIN)/activate puts saas-connectors on PATH"
+
+# The Python version first, before anything is installed: the project needs 3.11 or 3.12.
+check-python:
+	@$(PYTHON) -c 'import sys; ok = (3, 11) <= sys.version_info[:2] <= (3, 12); \
+	 print(f"$(PYTHON) is Python {sys.version.split()[0]}" + ("" if ok else ": this project needs 3.11 or 3.12; run make PYTHON=python3.12 (or python3.11)")); \
+	 sys.exit(0 if ok else 1)' || { echo "no usable $(PYTHON): install Python 3.11 or 3.12 and run make PYTHON=python3.12"; exit 1; }
+	@want=$$($(PYTHON) -c 'import sys; print(sys.base_prefix, sys.version_info[:2])'); \
+	 have=$$($(BIN)/python -c 'import sys; print(sys.base_prefix, sys.version_info[:2])' 2>/dev/null || echo none); \
+	 if [ -d $(VENV) ] && [ "$$want" != "$$have" ]; then \
+	   echo "$(VENV) was made by another Python ($$have); removing it to rebuild with $(PYTHON) ($$want)"; rm -rf $(VENV); fi
 
 demo: setup
 	$(BIN)/saas-connectors demo

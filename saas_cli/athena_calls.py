@@ -53,6 +53,7 @@ class CallRecord:
     seconds: float
     detail: str = ""
     ok: bool = True
+    started: float = 0.0  # time.perf_counter() when the call was sent (wall time of parallel calls)
 
 
 @dataclass
@@ -97,9 +98,11 @@ class AthenaCalls:
         try:
             out = self.invoker.invoke(event)
         except Exception:
-            self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, ok=False))
+            self._record(
+                CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, ok=False, started=started)
+            )
             raise
-        self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail))
+        self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, started=started))
         kind = out.get("@type")
         if kind not in expected:
             raise ProtocolError(f"{request.WIRE_TYPE}: expected {' or '.join(expected)}, got @type {kind!r}")

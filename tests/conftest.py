@@ -11,7 +11,7 @@ import pytest
 from shared.auth import clear_token_cache
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"  # protocol vectors, copied in (see its README.md)
 
 
 @pytest.fixture(autouse=True)
