@@ -30,7 +30,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:
-            reporter.write_line(f"--fail-on-skip: {skipped} test(s) skipped (listed above); every test must run", red=True)
+            reporter.write_line(
+                f"--fail-on-skip: {skipped} test(s) skipped (listed above); every test must run", red=True
+            )
 
 
 @pytest.fixture(autouse=True)
