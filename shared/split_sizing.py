@@ -116,8 +116,8 @@ class Sizer:
 
     def _first_width(self, a: Any, b: Any) -> Any:
         """The width of the first cut in a window. The open-ended tail is cut with doubling widths; a GetSplits
-        page that resumes inside it goes on doubling from what the pages before it covered (the distance from the
-        plan's last edge, or its anchor), so a tail far beyond the data takes a logarithmic, not linear, number of pages."""
+        page that resumes inside it goes on doubling from what the pages before it covered (the distance from
+        the plan's last edge, or its anchor), so a tail far beyond the data takes a logarithmic number of pages."""
         step = self.plan.step
         last_edge = self.plan.bounds[-1][0] if self.plan.bounds else None
         if last_edge is None:  # one window over everything: the first cut was at the anchor
