@@ -63,11 +63,37 @@ def _decode_token(token: str, table: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         state = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
         raise InvalidInputException(f"continuationToken {token[:40]!r} is not one this connector issued") from None
     if not isinstance(state, dict) or state.get("v") != TOKEN_VERSION or state.get("t") != table:
         raise InvalidInputException(f"continuationToken {token[:40]!r} belongs to another table or version")
     return state
+
+
+def _token_index(state: dict[str, Any], planned: int, token: str | None) -> int:
+    """Where a continuation token resumes: a split index this plan has. Anything else (``1e20``, ``-3``, text) is
+    refused; read as an index past the end it would end the query's splits as if there were no more."""
+    start = state.get("i", 0)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < max(planned, 1):
+        shown = (token or "")[:40]
+        at = repr(start) if isinstance(start, int | float | str) else type(start).__name__
+        raise InvalidInputException(
+            f"continuationToken {shown!r} resumes at split {at[:40]}, which this query's {planned} splits do not have"
+        )
+    return start
+
+
+def _token_planned_at(state: dict[str, Any]) -> dt.datetime | None:
+    text = state.get("n")
+    if not text:
+        return None
+    try:
+        if not isinstance(text, str):
+            raise TypeError
+        return parse_timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        shown = text[:40] if isinstance(text, str) else type(text).__name__
+        raise InvalidInputException(f"continuationToken: planning instant {shown!r} is not a timestamp") from None
 
 
 def _planned_at(request: GetSplitsRequest) -> dt.datetime:
@@ -118,7 +144,7 @@ def get_splits(
             return _parent_listing_page(runtime, entity, state, maker, catalog, token_table, deadline, per_page)
         planned = [s.properties for s in plan_splits(entity, predicates, parent_keys=lambda: keys_from_query)]
     elif entity.splits is not None:
-        planned_at = parse_timestamp(state["n"]) if state.get("n") else _planned_at(request)
+        planned_at = _token_planned_at(state) or _planned_at(request)
         state["n"] = planned_at.isoformat()  # later pages plan the same windows even without layout metadata
         planned = [s.properties for s in plan_splits(entity, predicates, now=planned_at)]
     else:
@@ -126,7 +152,7 @@ def get_splits(
     if entity.partitions is not None:
         parts = [partition_properties(entity, v) for v in _partitions(table, request)]
         planned = [{**window, **part} for part in parts for window in planned]
-    start = int(state.get("i", 0))
+    start = _token_index(state, len(planned), request.continuation_token)
     page = planned[start : start + per_page]
     more = start + per_page < len(planned)
     token = _encode_token({"t": token_table, "i": start + per_page, "n": state.get("n")}) if more else None
