@@ -69,6 +69,8 @@ def prepare_record(entity: EntitySpec, op: str, index: int, raw: Any) -> Prepare
         data = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         return Prepared(None, None, f"{where} is not valid JSON")
+    except RecursionError:
+        return Prepared(None, None, f"{where} nests JSON too deeply to read")
     if not isinstance(data, dict):
         return Prepared(None, None, f"{where} is not a JSON object")
     keys = list(entity.primary_key)

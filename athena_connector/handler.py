@@ -42,7 +42,6 @@ from athena_connector.wire import (
     PingRequest,
     PingResponse,
     ReadRecordsRequest,
-    ReadRecordsResponse,
     Request,
     Response,
     UserDefinedFunctionRequest,
@@ -66,7 +65,7 @@ def _split_label(properties: dict[str, str]) -> str:
     if kind == "parent":
         try:
             count = len(json.loads(properties.get(PARENTS) or "[]"))
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # a forged split: the read refuses it with the reason
             count = -1
         label = f"{count} parent keys"
     elif kind:
@@ -176,8 +175,18 @@ def _record_read(stats: read.ReadStats) -> None:
     )
 
 
+def _response_size(out: dict[str, Any]) -> int:
+    """Bytes of ``json.dumps(out)``; an inline block's base64 (up to 6 MB, never escaped) is counted by its
+    length instead of being serialized twice."""
+    block = out.get("records")
+    if isinstance(block, dict) and isinstance(block.get("records"), str) and len(block["records"]) > 4096:
+        rows = block["records"]
+        return len(json.dumps({**out, "records": {**block, "records": ""}})) + len(rows)
+    return len(json.dumps(out))
+
+
 def _check_size(out: dict[str, Any], where: str) -> None:
-    size = len(json.dumps(out))
+    size = _response_size(out)
     if size > LAMBDA_RESPONSE_LIMIT:
         raise InternalServiceException(f"{where}: the response would be {size} bytes, over Lambda's 6 MB limit")
 
@@ -214,8 +223,7 @@ def _serve(event: Any, context: Any) -> dict[str, Any]:
             logger.thread_safe_append_keys(split=_split_label(dict(request.split.properties)))
         response = dispatch(request, context)
         out = to_wire(response, SERDE_VERSION)
-        if not isinstance(response, ReadRecordsResponse):  # inline records were sized by the writer
-            _check_size(out, where)
+        _check_size(out, where)  # every answer, zero rows too: echoed names can be as big as the rows
     except Exception as exc:
         error = to_athena_error(exc, where)
         if isinstance(error, FederationThrottleException):
