@@ -25,7 +25,7 @@ def test_athena_read_ends_with_a_timeout_error_before_the_lambda_does(
 ) -> None:
     splits, _ = athena.c.splits("accounts")  # before the faults: planning is not what runs out of time
     schema = athena.c.table_schema("accounts")
-    _slow_pages(server, "accounts")
+    _slow_pages(server, "accounts", 1.0)  # pages are fetched several at once: each must be slower to run out of time
     context = FakeContext(remaining_ms=remaining_s * 1000)
     started = time.monotonic()
     with pytest.raises(Exception) as info:
