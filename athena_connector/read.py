@@ -261,8 +261,8 @@ def read_records(
     finally:
         if answered:
             writer.close()
-        else:
-            writer.discard()  # blocks spilled for an answer this read will not give
+        elif deleted := writer.discard():  # blocks spilled for an answer this read will not give
+            log.info("deleted the %d block(s) this failed read had spilled", deleted)
 
 
 def _out_of_time(
