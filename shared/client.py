@@ -237,10 +237,15 @@ class SaaSClient:
         else:
             records = select_records(body, entity.records, entity=entity.name, page=number)
         total = self._result_total(entity, response, body)
-        if early is not None and window is not None and isinstance(payload.get("t"), int) and total != payload["t"]:
+        if (
+            early is not None
+            and window is not None
+            and (not isinstance(payload.get("t"), int) or total != payload["t"])
+        ):
             # Sent together with the page before it, this page may have been answered first: with the result set
-            # changed in between, its records are not where the previous page's count says. Ask again now, after
-            # the previous page's answer, as the one-at-a-time read does; what was sent ahead is stale too.
+            # changed in between (or no total to tell), its records may not be where the previous page's count says.
+            # Ask again now, after the previous page's answer, as the one-at-a-time read does; what was sent ahead
+            # is stale too.
             window.clear()
             again = self._fetch_plain(entity, plan, payload, deadline, path, inject, missing_is_empty=missing_is_empty)
             again.stats.add(stats)
@@ -558,15 +563,19 @@ class SaaSClient:
         deadline: Deadline,
         concurrency: int,
     ) -> Iterator[Page]:
-        """Pages read in order, their requests sent up to ``concurrency`` at once (never past the total)."""
+        """Pages read in order, their requests sent up to ``concurrency`` at once.
 
-        def predicted(payload: dict[str, Any], previous: State | None) -> list[Call]:
+        The first page is asked for together with the K-1 after it (a read shorter than that wastes those); from
+        then on nothing is asked past the total the last page reported, and without one, one page at a time."""
+
+        def predicted(payload: dict[str, Any], previous: State | None, first: bool = False) -> list[Call]:
             state, size, number, total = payload["s"], int(payload["n"]), int(payload["i"]) + 1, payload.get("t")
+            known = isinstance(total, int)
+            if not known and not first:
+                return []
             calls = [self._page_call(entity, plan, entity.path, state, size, number)]
-            if not isinstance(total, int):  # the first page tells the total; nothing is guessed past the end
-                return calls
             for n in range(1, concurrency):
-                later = paginator.ahead(state, previous, n, size, total)
+                later = paginator.ahead(state, previous, n, size, total if known else None)
                 if later is None:
                     break
                 calls.append(self._page_call(entity, plan, entity.path, later, size, number + n))
@@ -575,7 +584,8 @@ class SaaSClient:
         window = RequestWindow(lambda call, stats: self.transport.json(call, deadline, stats), concurrency)
         try:
             payload = self._payload(entity, plan, token, page_size)
-            window.keep(predicted(payload, payload["s"]))  # nothing read before: pages of page_size
+            # The first page itself is fetched here, not from the window: nothing before it can be answered later.
+            window.keep(predicted(payload, payload["s"], first=True)[1:])
             while True:
                 page = self._fetch_plain(entity, plan, payload, deadline, entity.path, {}, window=window)
                 if page.next_token is None:

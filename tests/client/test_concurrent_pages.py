@@ -99,6 +99,17 @@ def test_k_requests_at_once_only_where_the_next_requests_are_known(style: str) -
     assert len(app.requests) == len(pages)
 
 
+@pytest.mark.parametrize("count", [0, 1, 15])
+def test_a_read_shorter_than_the_first_window_discards_the_extra_answers(count: int) -> None:
+    """The first page goes out with the K-1 after it, before anyone knows how many there are."""
+    app = FakeSaaS(make_records(count), style="offset")
+    with serve(app) as base:
+        got = read_from(base, "offset", 4)
+        assert got == read_from(base, "offset", 1)
+    assert ids_of(got) == list(range(1, count + 1))
+    assert len(app.requests) == 4 + len(got)  # the 4 of the concurrent read, then the sequential read's pages
+
+
 @pytest.mark.parametrize("style", [s for s in STYLES if s not in AT_ONCE | {"none"}])
 def test_the_next_page_is_fetched_while_the_caller_works_on_this_one(style: str) -> None:
     """Without a read ahead, waiting for the next request before asking for the next page would never end."""
@@ -156,19 +167,24 @@ def test_a_page_refused_in_flight_fails_the_read_and_nothing_after_it_is_deliver
 
 @dataclasses.dataclass
 class Reordering(FakeSaaS):
-    """Answers page 2 late (after ``hold_s``) and changes the data right after answering page 3, so pages sent
-    together are answered out of order around a change: page 3 from before it, page 2 from after it."""
+    """Answers page 1 first, page 2 late (after ``hold_s``) and changes the data right after answering page 3, so
+    pages sent together are answered out of order around a change: page 3 from before it, page 2 from after it."""
 
     hold_s: float = 0.3
     change: Any = None
     changed: bool = False
+    first_answered: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def _page(self, request: Request) -> Response:
         size = int(request.args.get("limit", request.args.get("per_page", 10)))
         position = int(request.args["offset"]) // size + 1 if "offset" in request.args else int(request.args["page"])
+        if position != 1:
+            assert self.first_answered.wait(WAIT_S)
         if position == 2:
             time.sleep(self.hold_s)
         response = super()._page(request)
+        if position == 1:
+            self.first_answered.set()
         if position == 3 and not self.changed:
             self.changed = True
             self.records = self.change(self.records)
@@ -232,15 +248,15 @@ def test_a_repeated_cursor_is_a_loop_error_with_concurrency() -> None:
 
 
 def test_a_server_that_caps_the_page_size_is_read_exactly_and_then_predicted_right() -> None:
-    """The API serves 4 records where 10 are asked: the requests sent ahead ask for the positions the API's own
-    page size leads to."""
+    """The API serves 4 records where 10 are asked: the first requests sent ahead (offsets 10, 20, 30) miss and are
+    dropped; after the first page they ask for the positions the API's own page size leads to."""
     app = FakeSaaS(make_records(95), style="offset", max_page_size=4)
     with serve(app) as base:
         got = read_from(base, "offset", 4)
         requests = len(app.requests)
         assert got == read_from(base, "offset", 1)
     assert ids_of(got) == list(range(1, 96))
-    assert requests == len(got)
+    assert requests == len(got) + 3
 
 
 def test_stopping_early_leaves_at_most_k_requests_behind() -> None:
