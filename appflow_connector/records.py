@@ -136,12 +136,11 @@ def run_query(
     pages = 0
     # Pages are fetched ahead of this loop (the spec's pagination.concurrency); one fetched but not used here is
     # simply read again by the next call, which starts from the token of the last record returned.
+    concurrency = conn.client.concurrency(query.entity.name)
+    if not query.filters_locally:  # every record read is returned: this call needs at most this many pages
+        concurrency = min(concurrency, -(-want // page_size))
     upstream = conn.client.iter_pages(
-        query.plan,
-        token=client_token,
-        page_size=page_size,
-        deadline=deadline,
-        concurrency=conn.client.concurrency(query.entity.name),
+        query.plan, token=client_token, page_size=page_size, deadline=deadline, concurrency=concurrency
     )
     try:
         while True:

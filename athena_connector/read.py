@@ -214,8 +214,8 @@ def read_records(
             page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
         builder = ArrowBuilder(entity, config.timestamp_type)
         concurrency = runtime.client.concurrency(entity.name)
-        if limit is not None and page_size is not None and page_size >= limit:
-            concurrency = 1  # one page answers the LIMIT: nothing to fetch ahead
+        if limit is not None and page_size is not None:  # the API filters exactly: the LIMIT needs this many pages
+            concurrency = min(concurrency, -(-limit // page_size))
         # The transport keeps DEADLINE_MARGIN_S back from the deadline it is given (no request or retry wait starts
         # inside it, read timeouts end before it). The configured margin is that reserve already: without this,
         # requests would stop, or be cut short, that much before it.

@@ -17,6 +17,7 @@ from tests.reliability import drivers
 
 ENTITIES = ["accounts", "contacts", "deals", "activities"]  # offset + total, cursor, link header, next link
 LATENCY_MS = 15
+PAGE_SIZE = 8  # AppFlow's page_size setting
 
 
 def _with_concurrency(data: dict[str, Any], k: int) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def _query_calls(run: drivers.AppFlowRun, entity: str, max_results: int) -> list
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-@pytest.mark.parametrize("max_results", [7, 40])  # mid-page tokens (pages hold 16) and several pages a call
+@pytest.mark.parametrize("max_results", [20, 40])  # several pages of 8 a call; mid-page tokens
 def test_appflow_answers_the_same_records_and_tokens_with_pages_in_flight(
     entity: str,
     max_results: int,
@@ -92,9 +93,10 @@ def test_appflow_answers_the_same_records_and_tokens_with_pages_in_flight(
     sequential_spec: Path,
     latency: None,
 ) -> None:
-    concurrent = _query_calls(drivers.AppFlowRun(drivers.load(fast_spec_path)), entity, max_results)
+    settings = {"page_size": str(PAGE_SIZE)}  # without it a call asks for one page of maxResults records
+    concurrent = _query_calls(drivers.AppFlowRun(drivers.load(fast_spec_path), settings), entity, max_results)
     _use_spec(env, sequential_spec)
-    sequential = _query_calls(drivers.AppFlowRun(drivers.load(sequential_spec)), entity, max_results)
+    sequential = _query_calls(drivers.AppFlowRun(drivers.load(sequential_spec), settings), entity, max_results)
     assert concurrent == sequential
     ids = [json.loads(r)["id"] for records, _ in concurrent for r in records]
     assert ids == [r["id"] for r in server.store.all_records(entity)]
