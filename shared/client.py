@@ -565,17 +565,16 @@ class SaaSClient:
     ) -> Iterator[Page]:
         """Pages read in order, their requests sent up to ``concurrency`` at once.
 
-        The first page is asked for together with the K-1 after it (a read shorter than that wastes those); from
+        The first page is read alone: it tells the total, and nothing ahead competes with it for the quota. From
         then on nothing is asked past the total the last page reported, and without one, one page at a time."""
 
-        def predicted(payload: dict[str, Any], previous: State | None, first: bool = False) -> list[Call]:
+        def predicted(payload: dict[str, Any], previous: State | None) -> list[Call]:
             state, size, number, total = payload["s"], int(payload["n"]), int(payload["i"]) + 1, payload.get("t")
-            known = isinstance(total, int)
-            if not known and not first:
+            if not isinstance(total, int):
                 return []
             calls = [self._page_call(entity, plan, entity.path, state, size, number)]
             for n in range(1, concurrency):
-                later = paginator.ahead(state, previous, n, size, total if known else None)
+                later = paginator.ahead(state, previous, n, size, total)
                 if later is None:
                     break
                 calls.append(self._page_call(entity, plan, entity.path, later, size, number + n))
@@ -584,8 +583,9 @@ class SaaSClient:
         window = RequestWindow(lambda call, stats: self.transport.json(call, deadline, stats), concurrency)
         try:
             payload = self._payload(entity, plan, token, page_size)
-            # The first page itself is fetched here, not from the window: nothing before it can be answered later.
-            window.keep(predicted(payload, payload["s"], first=True)[1:])
+            # The first page is fetched here, not from the window: nothing before it can be answered later. A token
+            # that carries the total lets the pages after it go out at once.
+            window.keep(predicted(payload, payload["s"])[1:])
             while True:
                 page = self._fetch_plain(entity, plan, payload, deadline, entity.path, {}, window=window)
                 if page.next_token is None:
