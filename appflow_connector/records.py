@@ -4,7 +4,7 @@ QueryData, per call::
 
     filterExpression --parse--> predicates (+ local nodes, LIMIT)
         --incremental field: upper bounds local on positional paging--> client.plan(): pushed params + residual
-    nextToken --decode--> client token (+ overlap guard, emitted count)
+    nextToken --decode--> client token (+ the run's recent record keys, emitted count)
     loop: iter_pages -> typed rows -> residual and local filter -> JSON strings
           until maxResults, the byte budget, the time budget, LIMIT or the end of the data
     nextToken = page.token_after(k): resumes after exactly the k records consumed, even mid-page
@@ -16,6 +16,14 @@ When the filter keeps few records, more upstream pages are read in the same call
 page fits in the time left) instead of returning many empty pages. When a later page fails with a
 retryable error (rate limit, 5xx, deadline), the records already collected are returned with a token
 that retries that page.
+
+A record the API returns again in the same run (by primary key, ``pagination.duplicates``) is dropped or fails
+the call (``shared.duplicates``): the keys read in this call are all in memory, and the run's last
+``TOKEN_KEYS`` keys travel in the nextToken, so detection is exact for runs of up to that many records. With
+detection on, a call that stops in the middle of a page resumes by key, not by position: the next call reads that
+page again from its start and passes over the records whose keys the token names as taken (the last ``dr`` of
+its keys). A count would be wrong if the page came back different (a record repeated in it only the first time,
+records inserted before it): it would pass over a record never delivered.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from appflow_connector.sdk import ErrorCode, RecordHandler, requests, responses
 from appflow_connector.tokens import QueryToken, query_fingerprint
 from appflow_connector.writes import write_records
 from shared.client import Page
+from shared.duplicates import TOKEN_KEYS, DuplicateCheck, SeenKeys, duplicate_mode, stable_key
 from shared.errors import DeadlineExceededError, SaaSRateLimitedError, SaaSTransientError
 from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
@@ -132,6 +141,14 @@ def run_query(
     clock = budget.PageClock(deadline)
     client_token = token.client_token
     guard = bool(query.key_fields)
+    mode = duplicate_mode(conn.spec, query.entity)
+    check = None
+    taken: frozenset[int] = frozenset()
+    if mode != "off" and guard:  # else the 64-record overlap guard alone, as before the setting existed
+        check = DuplicateCheck(query.entity, mode, SeenKeys(token.keys, window=TOKEN_KEYS), where="flow run")
+        if token.resume:
+            taken = frozenset(token.keys[-token.resume :])
+    token.resume = 0
     pages = 0
     # Pages are fetched ahead of this loop (the spec's pagination.concurrency); one fetched but not used here is
     # simply read again by the next call, which starts from the token of the last record returned.
@@ -156,13 +173,16 @@ def run_query(
             finally:
                 clock.stop()
             pages += 1
-            client_token, stop = _take_page(query, token, page, out, bytes_left, want, guard)
+            client_token, stop = _take_page(query, token, page, out, bytes_left, want, guard, check, taken)
+            taken = frozenset()  # only the page the token resumed in holds records taken by earlier calls
             if stop or client_token is None:
                 break
     finally:
         upstream.close()
     token.client_token = client_token
     token.emitted += len(out)
+    if check is not None:
+        _carry_keys(query.entity, token, check)
     _log_nulled(query.extractor)
     if client_token is None or (limit is not None and token.emitted >= limit):
         return out, None
@@ -177,28 +197,78 @@ def _take_page(
     bytes_left: budget.ByteBudget,
     want: int,
     guard: bool,
+    check: DuplicateCheck | None,
+    taken: frozenset[int],
 ) -> tuple[str | None, bool]:
     """Add one page's matching records to ``out`` within the budgets; return the token after what was taken and
-    whether the response is full."""
+    whether the response is full. A record is remembered once consumed, never before: the token after ``i``
+    records must not say record ``i`` was read. ``taken``: keys of this page's records that earlier calls took."""
+    key: Any = None
+    remembered = len(taken)
+    by_key = check is not None
+
+    def resume(count: int) -> str | None:
+        """The token after ``count`` records: by key when they can all be named by the token, else by count."""
+        if by_key and 0 < remembered <= TOKEN_KEYS:
+            token.resume = remembered
+            return page.token_after(0)
+        return page.token_after(count)
+
+    # Records taken by the call this token came from are passed over on their key alone: typing them again would
+    # count their invalid values twice.
+    key_only = Extractor(query.entity, query.key_fields) if taken else None
     for i, record in enumerate(page.records):
+        if key_only is not None:
+            values = list(key_only.typed_row(record, page.number).values())
+            if None not in values and stable_key(values) in taken:
+                continue
         row = query.extractor.typed_row(record, page.number)
-        key = key_hash([row.get(k) for k in query.key_fields]) if guard else ""
-        if guard and token.seen(key):
-            continue
+        if check is not None:
+            values = [row.get(k) for k in query.key_fields]
+            key = None if None in values else stable_key(values)
+            if check.repeat(key, values, page.number):
+                continue
+        elif guard:
+            key = key_hash([row.get(k) for k in query.key_fields])
+            if token.seen(key):
+                continue
         if query.passes(row):
             text = dumps_record(row, query.selected)
             size = budget.wire_size(text)
             if not bytes_left.fits(size):
                 if not out:
                     raise _too_big(query.entity, row, query.key_fields, size)
-                return page.token_after(i), True
+                return resume(i), True
             bytes_left.add(size)
             out.append(text)
-        if guard:
+        if check is not None:
+            check.remember(key)
+            if key is None:
+                by_key = False  # a record without a key cannot be passed over by key
+            else:
+                remembered += 1
+        elif guard:
             token.remember(key)
         if len(out) >= want:
-            return page.token_after(i + 1), True
+            return resume(i + 1), True
     return page.next_token, len(out) >= want
+
+
+def _carry_keys(entity: EntitySpec, token: QueryToken, check: DuplicateCheck) -> None:
+    """The run's recent keys into the token; once, the call where the run outgrows them says so."""
+    check.report()
+    before = token.distinct
+    token.distinct += check.remembered
+    token.keys = check.seen.recent()
+    if before <= TOKEN_KEYS < token.distinct:
+        log.warning(
+            "entity %s: this flow run has read more than %d distinct records: from here on a record the API "
+            "returns again is found within one QueryData call or among the run's last %d records (the nextToken "
+            "carries no more); none is dropped by mistake",
+            entity.name,
+            TOKEN_KEYS,
+            TOKEN_KEYS,
+        )
 
 
 def _log_nulled(extractor: Extractor) -> None:

@@ -155,6 +155,8 @@ def _record_read(stats: read.ReadStats) -> None:
     _count("SpilledBlocks", stats.spilled_blocks)
     if stats.nulled_values:
         _count("NulledValues", stats.nulled_values)
+    if stats.duplicates_dropped:
+        _count("DuplicatesDropped", stats.duplicates_dropped)
     if stats.pushdown_rejected:
         _count("PushdownRejected", 1)
     logger.info(
@@ -171,6 +173,7 @@ def _record_read(stats: read.ReadStats) -> None:
             "spilled_blocks": stats.spilled_blocks,
             "limit_reached": stats.limit_reached,
             "nulled_values": stats.nulled_values,
+            "duplicates_dropped": stats.duplicates_dropped,
         },
     )
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pyarrow as pa
 
@@ -51,6 +52,7 @@ from athena_connector.spill import BlockStore, ResultWriter, key_factory
 from athena_connector.wire import ReadRecordsRequest, ReadRecordsResponse, RemoteReadRecordsResponse
 from shared.client import Page
 from shared.deadline import Deadline
+from shared.duplicates import DuplicateCheck, SeenKeys, duplicate_mode, raw_key_getter
 from shared.errors import DeadlineExceededError, SaaSClientError
 from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
@@ -74,6 +76,7 @@ class ReadStats:
     spilled_bytes: int = 0
     spilled_blocks: int = 0
     nulled_values: int = 0
+    duplicates_dropped: int = 0
     pushdown_rejected: bool = False
     limit_reached: bool = False
 
@@ -215,6 +218,7 @@ def read_records(
         if limit is not None and translation.exact and not plan.residual:
             page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
         builder = ArrowBuilder(entity, config.timestamp_type)
+        duplicates = _duplicate_check(runtime, entity)
         concurrency = runtime.client.concurrency(entity.name)
         if limit is not None and page_size is not None:  # the API filters exactly: the LIMIT needs this many pages
             concurrency = min(concurrency, -(-limit // page_size))
@@ -247,8 +251,20 @@ def read_records(
                     continue
                 stats.pages += 1
                 stats.transport.add(page.stats)
+                records = page.records
+                if duplicates is not None:
+                    records = duplicates.check.keep_new(records, duplicates.key_values, page.number)
                 done = _consume(
-                    page, builder, field_specs, row_filter, projection, request.schema, writer, limit, stats
+                    page.number,
+                    records,
+                    builder,
+                    field_specs,
+                    row_filter,
+                    projection,
+                    request.schema,
+                    writer,
+                    limit,
+                    stats,
                 )
                 if done or page.next_token is None:
                     break
@@ -257,6 +273,9 @@ def read_records(
         finally:
             pages.close()
         stats.nulled_values = builder.nulled_total
+        if duplicates is not None:
+            stats.duplicates_dropped = duplicates.check.dropped
+            duplicates.check.report()
         response = _finish(writer, stats)
         answered = True
         return response, stats
@@ -316,8 +335,24 @@ def _fallback_plan(
     return fallback
 
 
+@dataclass(frozen=True)
+class _SplitDuplicates:
+    check: DuplicateCheck
+    key_values: Callable[[dict[str, Any]], list[Any]]
+
+
+def _duplicate_check(runtime: Runtime, entity: EntitySpec) -> _SplitDuplicates | None:
+    """Records the API returns twice in this split, by primary key (``shared.duplicates``); None when off."""
+    mode = duplicate_mode(runtime.spec, entity)
+    key_values = raw_key_getter(entity)
+    if mode == "off" or key_values is None:
+        return None
+    return _SplitDuplicates(DuplicateCheck(entity, mode, SeenKeys(), where="split"), key_values)
+
+
 def _consume(
-    page: Page,
+    number: int,
+    records: list[dict[str, Any]],
     builder: ArrowBuilder,
     field_specs: list,
     row_filter: RowFilter,
@@ -327,11 +362,11 @@ def _consume(
     limit: int | None,
     stats: ReadStats,
 ) -> bool:
-    """Add one page to the result; True when the LIMIT has been reached."""
-    if not page.records:
+    """Add one page's records to the result; True when the LIMIT has been reached."""
+    if not records:
         return False
-    stats.rows_read += len(page.records)
-    batch = builder.build_batch(page.records, field_specs, page.number)
+    stats.rows_read += len(records)
+    batch = builder.build_batch(records, field_specs, number)
     batch = _project(row_filter.apply(batch), projection, schema)
     if limit is not None and writer.rows + batch.num_rows >= limit:
         writer.add(batch.slice(0, limit - writer.rows))

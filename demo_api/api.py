@@ -12,6 +12,7 @@ from .auth import Authenticator
 from .context import RequestContext
 from .data import CONTACT_FIELDS
 from .errors import not_found
+from .faults import ServedPages
 from .filters import parse_query
 from .pages import Page, Pager
 from .params import encode_token, required_int, token_param
@@ -46,6 +47,7 @@ class Api:
         self.settings = settings
         self.contacts = ContactValidator(store.tables["accounts"].exists)
         self.pages = Pager(store, prefetch=settings.prefetch)
+        self.served = ServedPages()
 
     def close(self) -> None:
         self.pages.close()
@@ -65,10 +67,21 @@ class Api:
             gone = [rec["id"] for rec in records[-fired.rule.get("n") :]]
             fired.event["deleted_ids"] = self.store.delete_ids(entity, gone)
 
-    def _records_json(self, ctx: RequestContext, entity: str, page: Page) -> bytes:
-        """The page's records as a JSON array (pre-serialised unless a drift fault alters them)."""
+    def _records_json(self, ctx: RequestContext, entity: str, page: Page, scope: Any) -> bytes:
+        """The page's records as a JSON array (pre-serialised unless a fault alters them). ``scope`` names the
+        query the page belongs to: ``repeat_record`` repeats a record of the same query's earlier pages."""
+        records = page.records
+        repeat = ctx.fault("repeat_record")
+        if repeat is not None:
+            back = repeat.rule.get("back")
+            earlier = self.served.back((entity, scope), back) if back else None
+            records, again = fault_effects.repeat_record(records, earlier)
+            repeat.event["repeated_id"] = None if again is None else again["id"]
+        self.served.note((entity, scope), page.records)
         fired = ctx.fault("drift")
-        return dumps(fault_effects.drift(entity, page.records, fired.rule)) if fired else page.json()
+        if fired:
+            return dumps(fault_effects.drift(entity, records, fired.rule))
+        return page.json() if records is page.records else dumps(records)
 
     @staticmethod
     def _next_url(ctx: RequestContext, url: str | None, would_be: str) -> str | None:
@@ -109,7 +122,7 @@ class Api:
         page = self.pages.at("accounts", query, offset, limit)
         self._after_page(ctx, "accounts", page.records)
         body = _envelope(
-            data=self._records_json(ctx, "accounts", page),
+            data=self._records_json(ctx, "accounts", page, query.key),
             total=dumps(page.total),
             offset=dumps(offset),
             limit=dumps(limit),
@@ -135,7 +148,7 @@ class Api:
         if ctx.fault("repeat_token"):  # a broken API: the next cursor is the one this request sent
             next_cursor = args.get("cursor") or encode_token("contacts", 0)
         body = _envelope(
-            results=self._records_json(ctx, "contacts", page),
+            results=self._records_json(ctx, "contacts", page, query.key),
             meta=dumps({"next_cursor": next_cursor}),
         )
         response = raw_json_response(body)
@@ -192,7 +205,7 @@ class Api:
             link = _with_params(ctx, page=page_no, per_page=per_page)
         if link:
             headers["Link"] = f'<{link}>; rel="next"'
-        response = raw_json_response(self._records_json(ctx, "deals", page), headers=headers)
+        response = raw_json_response(self._records_json(ctx, "deals", page, query.key), headers=headers)
         if page.more:
             self.pages.prefetch_at("deals", query, offset + per_page, per_page)
         return response
@@ -214,7 +227,9 @@ class Api:
         next_url = self._next_url(ctx, would_be if page.more else None, would_be)
         if ctx.fault("repeat_token"):  # a broken API: the next link is this very page again
             next_url = _with_params(ctx, limit=limit, page_token=encode_token("activities", after))
-        body = _envelope(items=self._records_json(ctx, "activities", page), links=dumps({"next": next_url}))
+        body = _envelope(
+            items=self._records_json(ctx, "activities", page, (contact_id, query.key)), links=dumps({"next": next_url})
+        )
         response = raw_json_response(body)
         if page.more:
             self.pages.prefetch_after("activities", query, last, limit, contact_id)

@@ -128,3 +128,13 @@ def drift(entity: str, records: list[Record], rule: FaultRule) -> list[Record]:
         new.update(add)
         out.append(new)
     return out
+
+
+def repeat_record(records: list[Record], earlier: Record | None) -> tuple[list[Record], Record | None]:
+    """A copy of ``records`` with one record served again in its middle: ``earlier`` (a record from a page
+    served before), or without one the page's own first record. Returns the page and the repeated record."""
+    again = earlier if earlier is not None else (records[0] if len(records) > 1 else None)
+    if again is None:
+        return records, None
+    middle = max(1, len(records) // 2)
+    return [*records[:middle], dict(again), *records[middle:]], again

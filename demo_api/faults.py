@@ -26,6 +26,7 @@ KIND_KEYS: dict[str, dict[str, Any]] = {
     "mutate_between_pages": {"n": 5},
     "delete_between_pages": {"n": 1},
     "repeat_token": {},
+    "repeat_record": {"back": 0},
     "redirect": {"location": "http://evil.example.invalid", "code": 302, "keep_path": True},
     "drift": {"field": None, "value": None, "drop": None, "add": None},
     "reset": {},
@@ -96,6 +97,10 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
         n = params["n"]
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise FaultSpecError(f"{kind} fault: 'n' must be an integer >= 1, got {n!r}")
+    if kind == "repeat_record":
+        back = params["back"]
+        if not isinstance(back, int) or isinstance(back, bool) or not 0 <= back <= ServedPages.DEPTH:
+            raise FaultSpecError(f"repeat_record fault: 'back' must be 0-{ServedPages.DEPTH} pages, got {back!r}")
     if kind == "redirect":
         if params["code"] not in (301, 302, 303, 307, 308):
             raise FaultSpecError(f"redirect fault: 'code' must be 301, 302, 303, 307 or 308, got {params['code']!r}")
@@ -146,6 +151,39 @@ class Fired:
     @property
     def kind(self) -> str:
         return self.rule.kind
+
+
+class ServedPages:
+    """The first record of each list page recently served, per entity and query (for ``repeat_record``); a page
+    asked for again (a reader resuming in its middle) counts once."""
+
+    DEPTH = 32  # pages remembered per query
+    QUERIES = 256  # queries remembered
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._firsts: dict[Any, deque[dict[str, Any]]] = {}
+
+    def note(self, scope: Any, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        with self._lock:
+            firsts = self._firsts.pop(scope, None) or deque(maxlen=self.DEPTH)
+            if not firsts or firsts[-1] != records[0]:  # the same page served again is not another page
+                firsts.append(records[0])
+            self._firsts[scope] = firsts  # most recently used last
+            while len(self._firsts) > self.QUERIES:
+                del self._firsts[next(iter(self._firsts))]
+
+    def back(self, scope: Any, pages: int) -> dict[str, Any] | None:
+        """The first record of the page served ``pages`` pages before the next one (1: the previous page)."""
+        with self._lock:
+            firsts = self._firsts.get(scope)
+            return firsts[-pages] if firsts is not None and len(firsts) >= pages else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._firsts.clear()
 
 
 class FaultSchedule:

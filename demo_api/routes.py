@@ -30,7 +30,9 @@ ROUTES: dict[str, Route] = {
     "me": _api("me", "me", records=False),
     "list_accounts": _api("list_accounts", "accounts", "mutate_between_pages", "delete_between_pages"),
     "get_account": _api("get_account", "accounts"),
-    "list_contacts": _api("list_contacts", "contacts", "mutate_between_pages", "delete_between_pages", "repeat_token"),
+    "list_contacts": _api(
+        "list_contacts", "contacts", "mutate_between_pages", "delete_between_pages", "repeat_token", "repeat_record"
+    ),
     "get_contact": _api("get_contact", "contacts"),
     "count_contacts": _api("count_contacts", "contacts", records=False),
     "create_contact": _api("create_contact", "contacts", records=False),
@@ -38,11 +40,17 @@ ROUTES: dict[str, Route] = {
     "put_contact": _api("put_contact", "contacts", records=False),
     "delete_contact": _api("delete_contact", "contacts", records=False),
     "list_deals": _api(
-        "list_deals", "deals", "mutate_between_pages", "delete_between_pages", "foreign_next", "repeat_token"
+        "list_deals",
+        "deals",
+        "mutate_between_pages",
+        "delete_between_pages",
+        "foreign_next",
+        "repeat_token",
+        "repeat_record",
     ),
     "get_deal": _api("get_deal", "deals"),
-    "contact_activities": _api("contact_activities", "activities", "foreign_next", "repeat_token"),
-    "list_activities": _api("list_activities", "activities", "foreign_next", "repeat_token"),
+    "contact_activities": _api("contact_activities", "activities", "foreign_next", "repeat_token", "repeat_record"),
+    "list_activities": _api("list_activities", "activities", "foreign_next", "repeat_token", "repeat_record"),
     "admin_mutate": Route("mutate", "admin", "admin"),
     "admin_faults": Route("faults", "admin", "admin"),
     "admin_stats": Route("stats", "admin", "admin"),

@@ -184,6 +184,7 @@ class DemoServer:
         self.app.faults.clear()
         self.app.faults.reset_stats()
         self.app.stats.reset()
+        self.app.api.served.clear()
 
 
 def _rows(values: Sequence[str]) -> dict[str, int]:

@@ -23,6 +23,7 @@ from shared.concurrent_pages import RequestWindow, read_ahead
 from shared.counts import parse_count
 from shared.credentials import CredentialsProvider, StaticCredentials, credentials_from_environment
 from shared.deadline import Deadline
+from shared.duplicates import raw_key_getter
 from shared.errors import (
     ConfigError,
     DeadlineExceededError,
@@ -301,11 +302,7 @@ class SaaSClient:
 
     @functools.cache  # noqa: B019 - one client per spec
     def _key_getter(self, entity_name: str) -> Callable[[dict[str, Any]], list[Any]] | None:
-        entity = self.entity(entity_name)
-        if not entity.primary_key:
-            return None
-        getters = [compile_path(entity.field(name).path) for name in entity.primary_key]
-        return lambda record: [get(record) for get in getters]
+        return raw_key_getter(self.entity(entity_name))
 
     def _key_hashes(self, entity: EntitySpec, records: list[dict[str, Any]]) -> list[str]:
         """Short hashes of the records' primary keys (the entity declares one)."""

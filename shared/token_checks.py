@@ -81,6 +81,9 @@ PAYLOAD_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ps": (_parent_state, "a parent walk {t, q, c, x}"),
     "c": (_optional(_text), "null or the client's token"),
     "e": (_count(0), "a non-negative number of records emitted"),
+    "d": (_text, "base64url record key hashes (shared.duplicates)"),
+    "dn": (_count(0), "a non-negative number of distinct records read"),
+    "dr": (_count(0), "a non-negative number of keys of records taken"),
 }
 
 

@@ -34,23 +34,22 @@ def state_hash(state: Any) -> str:
 _KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, sort_keys=True)
 
 
-def key_hash(values: Any) -> str:
-    """A short (40-bit) hash of a record's primary key values, for overlap guards.
-
-    Hashes ``json.dumps(values, separators=(",", ":"), default=str, sort_keys=True)``; it runs for every record
-    read, so the usual one-integer or one-string key is written directly (the same text) and the encoder is built
-    once instead of per call."""
+def key_text(values: Any) -> str:
+    """A record's primary key values as text: ``json.dumps(values, separators=(",", ":"), default=str,
+    sort_keys=True)``. It runs for every record read, so the usual one-integer or one-string key is written
+    directly (the same text) and the encoder is built once instead of per call."""
     if type(values) is list and len(values) == 1:
         value = values[0]
         if type(value) is int:
-            text = f"[{value}]"
-        elif type(value) is str:
-            text = f"[{encode_basestring_ascii(value)}]"
-        else:
-            text = _KEY_ENCODER.encode(values)
-    else:
-        text = _KEY_ENCODER.encode(values)
-    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+            return f"[{value}]"
+        if type(value) is str:
+            return f"[{encode_basestring_ascii(value)}]"
+    return _KEY_ENCODER.encode(values)
+
+
+def key_hash(values: Any) -> str:
+    """A short (40-bit) hash of a record's primary key values (:func:`key_text`), for overlap guards."""
+    return hashlib.blake2b(key_text(values).encode(), digest_size=5).hexdigest()
 
 
 def encode_token(payload: dict[str, Any]) -> str:

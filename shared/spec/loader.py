@@ -84,7 +84,8 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
 }
-PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency"}
+PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency", "duplicates"}
+DUPLICATE_MODES = ("drop", "fail", "off")  # shared.duplicates: what a record read twice in one read does
 MAX_CONCURRENCY = 16  # the HTTP session keeps 16 connections per origin
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
 WRITE_OPS = {"create", "update", "upsert", "delete"}
@@ -523,6 +524,12 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
             f"must be at most {MAX_CONCURRENCY} (requests in flight per read), got {concurrency}",
         )
         concurrency = MAX_CONCURRENCY
+    duplicates = m.get("duplicates")
+    if duplicates is False:  # YAML 1.1 reads a bare `off` as false
+        duplicates = "off"
+    if duplicates is not None and duplicates not in DUPLICATE_MODES:
+        c.add((*path, "duplicates"), f"must be one of {', '.join(DUPLICATE_MODES)}, got {duplicates!r}")
+        duplicates = None
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
     for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path"):
         if key in options:
@@ -531,7 +538,7 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
         c.add((*path, "start"), "must be an integer (the first page's number)")
-    return PaginationSpec(kind, int(page_size), max_size, options, max_pages, int(concurrency))
+    return PaginationSpec(kind, int(page_size), max_size, options, max_pages, int(concurrency), duplicates)
 
 
 def _check_path(value: Any, path: tuple[Any, ...], c: _Checker) -> str | None:
@@ -598,6 +605,12 @@ def _build_entity(
     pagination = None
     if m.get("pagination") is not None:
         pagination = _build_pagination(m["pagination"], (*label, "pagination"), c, modules)
+        if pagination is not None and pagination.duplicates in ("drop", "fail") and not pk:
+            c.add(
+                (*label, "pagination", "duplicates"),
+                f"'{pagination.duplicates}' finds records read twice by primary key: declare primary_key "
+                "on the entity, or use 'off'",
+            )
     parent = None
     if m.get("parent") is not None:
         pm = c.mapping(m["parent"], (*label, "parent"), {"entity", "fields"}, {"entity", "fields"})

@@ -45,6 +45,7 @@ class PaginationSpec:
     options: dict[str, Any] = field(default_factory=dict)
     max_pages: int | None = None
     concurrency: int = 4  # requests one read keeps in flight (offset/page number with a total; else 1 ahead)
+    duplicates: str | None = None  # drop | fail | off; None: drop where the entity declares a primary key
 
 
 @dataclass(frozen=True)
