@@ -48,6 +48,11 @@ class DynamoStore:
     client: Any = None
     calls: int = 0  # UpdateItem calls made, for tests and metrics
 
+    def connect(self) -> None:
+        """Make the boto3 client now (importing boto3 and building a client takes a while on a cold start: it must
+        not count as time in the quota's arithmetic)."""
+        self._client()
+
     def _client(self) -> Any:
         if self.client is None:
             import boto3  # the Lambda runtime provides it; imported only when a quota is shared

@@ -22,6 +22,8 @@ MAX_AHEAD_S = 30.0  # never reserve a place further ahead than this, whatever th
 
 
 class LeaseStore(Protocol):
+    def connect(self) -> None: ...
+
     def lease(
         self, key: str, tokens: int, rate: float, capacity: float, now: float, horizon_s: float, hint: float | None
     ) -> tuple[Grant | Refusal, float]: ...
@@ -56,6 +58,7 @@ class LeasedTokens:
         """One token usable within ``horizon_s``; a store failure propagates (the caller falls back)."""
         horizon_s = min(horizon_s, MAX_AHEAD_S)
         with self._lock:
+            self.store.connect()  # before reading the clock: a slow first connection must not age "now"
             now = self.clock.time()
             if self._held and now > self._usable_at + self.hold_s:
                 self._held = 0  # stale: spending it now could burst on top of newer grants

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shared.quota import gcra
@@ -30,6 +30,9 @@ class MemoryStore:
         self.tat: dict[str, float] = {}
         self.calls = 0
 
+    def connect(self) -> None:
+        return None
+
     def lease(
         self, key: str, tokens: int, rate: float, capacity: float, now: float, horizon_s: float, hint: float | None
     ) -> tuple[Grant | Refusal, float]:
@@ -44,6 +47,9 @@ class MemoryStore:
 class BrokenStore:
     def __init__(self) -> None:
         self.calls = 0
+
+    def connect(self) -> None:
+        return None
 
     def lease(self, *args: object) -> tuple[Grant | Refusal, float]:
         self.calls += 1
@@ -132,6 +138,44 @@ def test_processes_sharing_one_store_queue_for_the_quota() -> None:
     waits = [t.take(10).wait_s for t in many for _ in range(2)]
     # 2 tokens at once (the burst less what may be held late: 10/s x 0.2 s), then one per 0.1 s for everyone
     assert sorted(waits) == pytest.approx([0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6], abs=1e-5)
+
+
+class ManualClock(FakeClock):
+    """Time that moves only when the test says (a process 'sleeping' until its token does not move the others)."""
+
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError("the simulation never sleeps")
+
+
+# five processes hold a token each through a long pause, then spend them as two others spend fresh ones
+HELD_THROUGH_A_PAUSE = [(i, 0.0) for i in range(5)] + [(0, 10.0)] + [(i, 0.0) for i in (1, 2, 3, 4, 5, 5, 6, 6)]
+
+
+@settings(max_examples=150, deadline=None)
+@example(rate=10.0, burst=8, steps=HELD_THROUGH_A_PAUSE)
+@given(
+    rate=st.sampled_from([2.0, 10.0, 40.0, 100.0]),
+    burst=st.integers(1, 60),
+    steps=st.lists(st.tuples(st.integers(0, 7), st.floats(0, 0.4)), min_size=1, max_size=200),
+)
+def test_processes_spending_leased_tokens_late_still_keep_the_apis_bound(
+    rate: float, burst: int, steps: list[tuple[int, float]]
+) -> None:
+    """Eight processes take tokens at arbitrary moments (so held tokens are spent late, or dropped when too late);
+    the requests they send, each when its token allows, never exceed burst + rate x T in any window of T."""
+    clock, store = ManualClock(), MemoryStore()
+    processes = [LeasedTokens(store, "k", rate, burst, clock) for _ in range(8)]
+    sends = []
+    for index, gap in steps:
+        clock.now += gap
+        slot = processes[index].take(horizon_s=30)
+        assert not slot.refused
+        sends.append(clock.now + slot.wait_s)
+    sends.sort()
+    for i, start in enumerate(sends):
+        for window in (0.0, 0.5, 1.0):
+            inside = sum(1 for t in sends[i:] if t <= start + window + 1e-6)
+            assert inside <= burst + rate * window + 1e-6, (window, inside)
 
 
 # -- the DynamoDB store on moto's server ----------------------------------------------------------------------
