@@ -116,9 +116,10 @@ class SaaSClient:
     def transport(self) -> Transport:
         if self._transport is None:
             timeout = (self.spec.api.connect_timeout_s, self.spec.api.read_timeout_s)
+            credentials = self.credentials.get()
             self._auth = build_auth(
                 self.spec.api.auth,
-                self.credentials.get(),
+                credentials,
                 self.settings,
                 session=self.session,
                 clock=self.clock,
@@ -126,7 +127,12 @@ class SaaSClient:
                 resolve_hook=self.hook,
             )
             self._transport = Transport(
-                self.spec.api, self._auth, clock=self.clock, session=self.session, base_url=self.base_url
+                self.spec.api,
+                self._auth,
+                clock=self.clock,
+                session=self.session,
+                base_url=self.base_url,
+                credentials=credentials,  # the shared quota is per credential (only a slow hash leaves memory)
             )
         return self._transport
 
