@@ -19,6 +19,7 @@ import yaml
 from shared.errors import SpecError, SpecProblem
 from shared.paths import PathError, parse_path
 from shared.predicates import RANGE_OPS, Op
+from shared.spec.continuation import CONTINUATION_OPTIONS, PATH_OPTIONS, check_continuation
 from shared.spec.durations import DurationError, parse_duration
 from shared.spec.model import (
     ApiSpec,
@@ -71,14 +72,15 @@ PAGINATION_OPTIONS: dict[str, set[str]] = {
         "has_more_path",
         "stop_on_short_page",
     },
-    "cursor": {"cursor_path", "cursor_param", "size_param"},
-    "next_url": {"next_url_path", "size_param"},
-    "link_header": {"rel", "size_param", "total_path", "total_header"},
-    "header_cursor": {"header", "cursor_param", "size_param"},
+    "cursor": {"cursor_path", "cursor_from_record", "cursor_param", "size_param", "has_more_path", "done_path"}
+    | CONTINUATION_OPTIONS,
+    "next_url": {"next_url_path", "size_param", "has_more_path", "done_path"} | CONTINUATION_OPTIONS,
+    "link_header": {"rel", "size_param", "total_path", "total_header"} | CONTINUATION_OPTIONS,
+    "header_cursor": {"header", "cursor_param", "size_param"} | CONTINUATION_OPTIONS,
     "hook": {"factory"},
 }
 PAGINATION_REQUIRED: dict[str, set[str]] = {
-    "cursor": {"cursor_path", "cursor_param"},
+    "cursor": {"cursor_param"},
     "next_url": {"next_url_path"},
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
@@ -514,9 +516,10 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
     if max_pages is not None:
         max_pages = c.number(max_pages, (*path, "max_pages"), None, minimum=1, integer=True)
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
-    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path"):
+    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path", *PATH_OPTIONS):
         if key in options:
             _check_path(options[key], (*path, key), c)
+    check_continuation(kind, options, path, c.add)
     if kind == "hook" and "factory" in options:
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
