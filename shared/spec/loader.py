@@ -36,6 +36,7 @@ from shared.spec.model import (
     SplitSpec,
     WriteOpSpec,
 )
+from shared.spec.projection import build_projection
 from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, coerce, parse_timestamp
 
@@ -587,7 +588,7 @@ def _build_entity(
                 )
     select = None
     if m.get("select_fields_param") is not None:
-        select = _build_param(m["select_fields_param"], (*label, "select_fields_param"), c)
+        select = build_projection(m["select_fields_param"], (*label, "select_fields_param"), c.add)
     pagination = None
     if m.get("pagination") is not None:
         pagination = _build_pagination(m["pagination"], (*label, "pagination"), c, modules)
