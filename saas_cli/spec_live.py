@@ -179,6 +179,15 @@ def _probe_value(op: Op, values: list[Any]) -> Any:
 _NO_VALUE = object()
 
 
+def _show(value: Any) -> str:
+    """A probe value as a user writes it: dates and timestamps in ISO 8601, tuples as lists."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value)
+
+
 def _check_filter(
     client: SaaSClient,
     entity: EntitySpec,
@@ -203,11 +212,11 @@ def _check_filter(
     got = [Extractor(entity).typed_row(r) for r in page.records]
     stray = [r for r in got if not matches(r, [predicate])]
     expected_in_sample = sum(matches(r, [predicate]) for r in sample)
-    shown = f"{op.value} {value!r}" if op not in (Op.IS_NULL, Op.NOT_NULL) else op.value
+    shown = f"{op.value} {_show(value)}" if op not in (Op.IS_NULL, Op.NOT_NULL) else op.value
     if stray and f.filters[op].exact:
         report.bad(
             f"{label}: the API ignored it or applies it differently: {len(stray)} of {len(got)} records returned "
-            f"for {f.name} {shown} do not match (e.g. {f.name} = {stray[0][f.name]!r}); check the parameter name "
+            f"for {f.name} {shown} do not match (e.g. {f.name} = {_show(stray[0][f.name])}); check the parameter name "
             "and format in the API's documentation"
         )
     elif stray:

@@ -371,9 +371,9 @@ def _describe_exception(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "NameResolutionError" in text or "Name or service not known" in text:
-            return "the host name does not resolve (check the base URL's host)"
+            return "could not connect: the host name does not resolve (check the base URL's host)"
         if "Connection refused" in text:
-            return "the connection was refused (nothing listens at that host and port?)"
+            return "could not connect: the connection was refused (nothing listens at that host and port?)"
         return "could not connect or the connection was reset"
     return type(exc).__name__
 
