@@ -15,6 +15,7 @@ from shared.errors import (
     DeadlineExceededError,
     InvalidTokenError,
     PaginationError,
+    PathValueError,
     SaaSAuthError,
     SaaSClientError,
     SaaSConnectorError,
@@ -103,7 +104,7 @@ def code_for(exc: BaseException) -> ErrorCode:
         return ErrorCode.ServerError
     if isinstance(exc, SaaSRequestError):
         return _status_code(exc.status) if exc.status else ErrorCode.ServerError
-    if isinstance(exc, InvalidTokenError | UnknownEntityError | UnknownFieldError | ConfigError):
+    if isinstance(exc, InvalidTokenError | UnknownEntityError | UnknownFieldError | ConfigError | PathValueError):
         return ErrorCode.InvalidArgument
     if isinstance(exc, SpecError):
         return ErrorCode.ServerError

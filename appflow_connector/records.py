@@ -3,7 +3,7 @@
 QueryData, per call::
 
     filterExpression --parse--> predicates (+ local nodes, LIMIT)
-        --incremental window--> client.plan(): pushed params + residual
+        --incremental field: upper bounds local on positional paging--> client.plan(): pushed params + residual
     nextToken --decode--> client token (+ overlap guard, emitted count)
     loop: fetch_page -> typed rows -> residual and local filter -> JSON strings
           until maxResults, the byte budget, the time budget, LIMIT or the end of the data
@@ -25,7 +25,7 @@ from typing import Any
 from appflow_connector import budget
 from appflow_connector.errors import ConnectorError, invalid_argument, to_details
 from appflow_connector.filter_expression import ParsedFilter, parse_filter
-from appflow_connector.incremental import normalize_window, split_for_paging
+from appflow_connector.incremental import split_for_paging
 from appflow_connector.record_json import dumps_record
 from appflow_connector.runtime import Connection, Runtime, entity_of
 from appflow_connector.sdk import ErrorCode, RecordHandler, requests, responses
@@ -88,8 +88,7 @@ class PreparedQuery:
 
 def prepare(conn: Connection, entity: EntitySpec, selected: list[str], expression: str | None) -> PreparedQuery:
     parsed = parse_filter(expression, entity)
-    window = normalize_window(entity, parsed.predicates)
-    planned, kept_local = split_for_paging(conn.spec, entity, window)
+    planned, kept_local = split_for_paging(conn.spec, entity, parsed.predicates)
     needed = list(dict.fromkeys([*selected, *entity.primary_key, *sorted(parsed.fields())]))
     plan = conn.client.plan(entity.name, planned, needed)
     return PreparedQuery(

@@ -16,6 +16,10 @@ Connector-specific:
   Date(MILLISECOND), a UTC wall clock) or ``timestamp_with_time_zone`` (Arrow Timestamp(ms, UTC), values
   Presto-packed with the UTC zone key);
 * ``max_splits_per_response``: splits per GetSplits page before a continuation token (default 1000);
+* ``max_rows_per_split``: the most records one split should read; GetSplits cuts windows until the API
+  counts at most this many in each (entities that declare ``count``). Default: what one split reads in half
+  of this function's timeout at ``split_page_seconds`` a page (or the spec's rate limit, when slower);
+* ``split_page_seconds``: the time one page takes, for that default (default 0.3);
 * ``deadline_margin_seconds``: time kept in reserve before the Lambda timeout for finishing a response
   (default 5; never more than a fifth of the time an invocation starts with).
 
@@ -50,6 +54,8 @@ ENVIRONMENT_KEYS = (
     "timestamp_type",
     "max_splits_per_response",
     "deadline_margin_seconds",
+    "max_rows_per_split",
+    "split_page_seconds",
     "SAAS_SPEC",
     "SAAS_BASE_URL",
     "SAAS_SECRET_ARN",
@@ -100,6 +106,8 @@ class ConnectorConfig:
     timestamp_type: str = "timestamp"
     max_splits_per_response: int = 1000
     deadline_margin_s: float = 5.0
+    max_rows_per_split: int | None = None
+    split_page_seconds: float = 0.3
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ConnectorConfig:
@@ -126,6 +134,8 @@ class ConnectorConfig:
             timestamp_type=timestamp_type,
             max_splits_per_response=int(_number(env, "max_splits_per_response", 1000, 1)),
             deadline_margin_s=_number(env, "deadline_margin_seconds", 5.0, 0),
+            max_rows_per_split=int(_number(env, "max_rows_per_split", 0, 1)) or None,
+            split_page_seconds=_number(env, "split_page_seconds", 0.3, 0.001),
         )
 
     def with_config_options(self, options: Mapping[str, str]) -> ConnectorConfig:

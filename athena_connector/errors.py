@@ -15,6 +15,7 @@ from shared.errors import (
     DeadlineExceededError,
     InvalidTokenError,
     PaginationError,
+    PathValueError,
     SaaSAuthError,
     SaaSRateLimitedError,
     SaaSRequestError,
@@ -72,6 +73,8 @@ def _mapped(exc: BaseException) -> tuple[type[Exception], str]:
     if isinstance(exc, DeadlineExceededError):
         return OperationTimeoutException, ""
     if isinstance(exc, SaaSResponseError | PaginationError | ValueCoercionError):
+        return InvalidResponseException, ""
+    if isinstance(exc, PathValueError):  # a parent key from the API that cannot go into the child's path
         return InvalidResponseException, ""
     if isinstance(exc, SaaSRequestError):
         return InternalServiceException, "SaaS API request failed: "

@@ -38,6 +38,7 @@ from athena_connector import passthrough
 from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
 from athena_connector.filtering import value_set_mask
+from athena_connector.requested_types import check_value_set_types
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
 from athena_connector.wire import (
@@ -106,6 +107,7 @@ def check_constraint_columns(table: TableSchema, constraints: Constraints, where
             f"{where}.summary: unknown column(s) {', '.join(map(repr, unknown))} in table "
             f"'{table.entity.name}' (columns: {', '.join(table.schema.names)})"
         )
+    check_value_set_types(constraints.summary, table.schema, where)
 
 
 def _layout_metadata(entity_name: str, planned_at: dt.datetime) -> dict[str, str]:
@@ -148,17 +150,18 @@ def _catch_all_needed(name: str, vs: ValueSet, table: TableSchema, declared: lis
 
 def surviving_partitions(table: TableSchema, summary: Mapping[str, ValueSet]) -> list[Any]:
     """The partitions a query needs, in declared order: declared values its constraint on the partition field
-    admits, then None (the catch-all) when rows outside the declared values may match. Never empty."""
+    admits, then None (the catch-all) when rows outside the declared values may match: never when the spec
+    declares the values exhaustive, unless the query admits none of them. Never empty."""
     spec = table.entity.partitions
     assert spec is not None
     declared = list(spec.values)
     vs = summary.get(spec.field)
     if vs is None:
-        return [*declared, None]
+        return declared if spec.exhaustive else [*declared, None]
     column = pa.array(declared, type=table.schema.field(spec.field).type)
     mask = value_set_mask(column, vs, spec.field).to_pylist()
     kept: list[Any] = [v for v, ok in zip(declared, mask, strict=True) if ok]
-    if _catch_all_needed(spec.field, vs, table, declared) or not kept:
+    if (not spec.exhaustive and _catch_all_needed(spec.field, vs, table, declared)) or not kept:
         kept.append(None)
     return kept
 

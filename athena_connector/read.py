@@ -36,6 +36,7 @@ from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
 from athena_connector.filtering import RowFilter
 from athena_connector.metadata import check_constraint_columns
+from athena_connector.requested_types import check_requested_type, convert_column
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
 from athena_connector.spill import BlockStore, ResultWriter, key_factory
@@ -89,7 +90,7 @@ def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
         raise InvalidInputException(
             f"split properties {properties} name field {exc} that '{entity.name}' does not have"
         ) from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested split.parents JSON
         raise InvalidInputException(f"split properties {properties} are not valid for '{entity.name}': {exc}") from None
     local = [*predicates, *partition.local]
     if parents is not None:
@@ -127,6 +128,7 @@ def _projection(table: TableSchema, requested: pa.Schema) -> list[tuple[str, pa.
     out = []
     for f in requested:
         ours = table.schema.field(f.name).type
+        check_requested_type(f, ours, table.entity.name)
         out.append((f.name, None if ours.equals(f.type) else f.type))
     return out
 
@@ -141,7 +143,7 @@ def _project(
         column = batch.column(name)
         if cast_to is not None:
             try:
-                column = column.cast(cast_to)
+                column = convert_column(column, cast_to, name)
             except (pa.ArrowException, ValueError, TypeError) as exc:
                 raise InvalidInputException(
                     f"schema: column '{name}' is requested as {cast_to}, but the table declares {column.type}: {exc}"

@@ -47,6 +47,7 @@ from athena_connector.wire.arrow_ipc import batch_to_bytes
 from athena_connector.wire.block_crypto import NONCE_BYTES
 from athena_connector.wire.versions import SERDE_VERSION, IpcFraming, framing_for
 from shared.errors import ConfigError
+from shared.redaction import register_data_key
 
 # Lambda's synchronous response limit is 6 MB (6,291,456 bytes); keep a margin for the runtime's framing.
 LAMBDA_RESPONSE_LIMIT = 6_000_000
@@ -70,7 +71,9 @@ class LocalKeys:
     """32 random bytes from the OS and a random nonce per split (the SDK's local key factory)."""
 
     def new_key(self) -> EncryptionKey | None:
-        return generate_key()
+        key = generate_key()
+        register_data_key(key.key)
+        return key
 
 
 class KmsKeys:
@@ -86,7 +89,9 @@ class KmsKeys:
             answer = kms.generate_data_key(KeyId=self.key_id, KeySpec="AES_128")
         except Exception as exc:
             raise ConfigError(f"cannot get a data key from KMS key '{self.key_id}' (kms_key_id): {exc}") from exc
-        return EncryptionKey(bytes(answer["Plaintext"]), os.urandom(NONCE_BYTES))
+        plaintext = bytes(answer["Plaintext"])
+        register_data_key(plaintext)
+        return EncryptionKey(plaintext, os.urandom(NONCE_BYTES))
 
 
 def key_factory(config: ConnectorConfig) -> KeyFactory:

@@ -2,7 +2,10 @@
 
 * ``time_window`` / ``id_range`` hints: ``shared.splits.plan_splits`` clipped to the bounds the query puts
   on the split field (windows that cannot hold a matching row are not emitted), with the planning instant
-  from GetTableLayout as ``now``. Pages of ``max_splits_per_response`` with the index as continuation token.
+  from GetTableLayout as ``now``, each window cut further until the API counts at most the target of records
+  in it when the entity declares ``count`` (``athena_connector.sizing``). Pages of at most
+  ``max_splits_per_response``, also ended early when the invocation's deadline nears; the continuation token
+  holds the partition index and the edge the next page starts from, so pages cover the range exactly.
 * ``parent`` hints: the parent keys come from the query (``contact_id IN (...)``) when it names them, else
   from reading the parent entity page by page; each GetSplits call turns as many parent pages into splits
   as fit in one response and returns the parent's page token as the continuation token.
@@ -41,16 +44,17 @@ from athena_connector.metadata import (
 )
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
+from athena_connector.sizing import NO_PARTITION, SizedPage
 from athena_connector.spill import KeyFactory
 from athena_connector.wire import GetSplitsRequest, GetSplitsResponse, S3SpillLocation, Split
 from shared.deadline import Deadline
 from shared.predicates import Op
 from shared.records import Extractor
 from shared.spec.model import EntitySpec
-from shared.splits import KIND, PARENTS, partition_properties, plan_splits
+from shared.splits import KIND, PARENTS, plan_splits
 from shared.values import parse_timestamp
 
-TOKEN_VERSION = 1
+TOKEN_VERSION = 2
 PARENT_TIME_RESERVE_S = 2.0
 
 
@@ -63,11 +67,56 @@ def _decode_token(token: str, table: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         state = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
         raise InvalidInputException(f"continuationToken {token[:40]!r} is not one this connector issued") from None
     if not isinstance(state, dict) or state.get("v") != TOKEN_VERSION or state.get("t") != table:
         raise InvalidInputException(f"continuationToken {token[:40]!r} belongs to another table or version")
     return state
+
+
+def _token_index(state: dict[str, Any], partitions: int, token: str | None) -> int:
+    """Which partition a continuation token resumes in: one this plan has. Anything else (``1e20``, ``-3``, text)
+    is refused; read as an index past the end it would end the query's splits as if there were no more."""
+    start = state.get("pi", 0)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < max(partitions, 1):
+        shown = (token or "")[:40]
+        at = repr(start) if isinstance(start, int | float | str) else type(start).__name__
+        raise InvalidInputException(
+            f"continuationToken {shown!r} resumes at partition {at[:40]}, which this query's {partitions} "
+            "partition(s) do not have"
+        )
+    return start
+
+
+def _token_edge(state: dict[str, Any], page: SizedPage, token: str | None) -> str | None:
+    """The window edge a continuation token resumes at: a value of the split field, or None (the start)."""
+    edge = state.get("e")
+    if edge is None:
+        return None
+    shown = (token or "")[:40]
+    if not isinstance(edge, str) or page.window is None:
+        raise InvalidInputException(f"continuationToken {shown!r} resumes at an edge this table's splits do not have")
+    try:
+        page.window.parse_edge(edge)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInputException(
+            f"continuationToken {shown!r} resumes at {edge[:40]!r}, which is not a value of split field "
+            f"'{page.window.field}'"
+        ) from None
+    return edge
+
+
+def _token_planned_at(state: dict[str, Any]) -> dt.datetime | None:
+    text = state.get("n")
+    if not text:
+        return None
+    try:
+        if not isinstance(text, str):
+            raise TypeError
+        return parse_timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        shown = text[:40] if isinstance(text, str) else type(text).__name__
+        raise InvalidInputException(f"continuationToken: planning instant {shown!r} is not a timestamp") from None
 
 
 def _planned_at(request: GetSplitsRequest) -> dt.datetime:
@@ -111,26 +160,22 @@ def get_splits(
     state = _decode_token(request.continuation_token, token_table) if request.continuation_token else {}
     predicates = list(translation.predicates)
     per_page = config.max_splits_per_response
-    planned: list[dict[str, str]]
     if entity.splits is not None and entity.splits.by == "parent":
         keys_from_query = _query_parent_keys(entity, predicates)
         if keys_from_query is None:
             return _parent_listing_page(runtime, entity, state, maker, catalog, token_table, deadline, per_page)
         planned = [s.properties for s in plan_splits(entity, predicates, parent_keys=lambda: keys_from_query)]
-    elif entity.splits is not None:
-        planned_at = parse_timestamp(state["n"]) if state.get("n") else _planned_at(request)
-        state["n"] = planned_at.isoformat()  # later pages plan the same windows even without layout metadata
-        planned = [s.properties for s in plan_splits(entity, predicates, now=planned_at)]
-    else:
-        planned = [{}]
-    if entity.partitions is not None:
-        parts = [partition_properties(entity, v) for v in _partitions(table, request)]
-        planned = [{**window, **part} for part in parts for window in planned]
-    start = int(state.get("i", 0))
-    page = planned[start : start + per_page]
-    more = start + per_page < len(planned)
-    token = _encode_token({"t": token_table, "i": start + per_page, "n": state.get("n")}) if more else None
-    return GetSplitsResponse(catalog, [maker.make(props) for props in page], token)
+        return GetSplitsResponse(catalog, [maker.make(props) for props in planned], None)
+    planned_at = _token_planned_at(state) or _planned_at(request)
+    parts: list[Any] = _partitions(table, request) if entity.partitions is not None else [NO_PARTITION]
+    page = SizedPage(runtime, entity, predicates, config, deadline, planned_at)
+    first = _token_index(state, len(parts), request.continuation_token)
+    edge = _token_edge(state, page, request.continuation_token)
+    props, resume = page.plan(parts, first, edge, per_page)
+    token = None
+    if resume is not None:
+        token = _encode_token({"t": token_table, "n": planned_at.isoformat(), "pi": resume[0], "e": resume[1]})
+    return GetSplitsResponse(catalog, [maker.make(p) for p in props], token)
 
 
 def _partitions(table: TableSchema, request: GetSplitsRequest) -> list[Any]:

@@ -143,6 +143,11 @@ class Api:
             self.pages.prefetch_after("contacts", query, page.records[-1]["id"], page_size)
         return response
 
+    def count_contacts(self, ctx: RequestContext) -> Response:
+        """``{"count": N}``: how many contacts the same filters as the list would return (for split sizing)."""
+        query = parse_query("contacts", ctx.request.args)
+        return json_response({"count": self.store.count("contacts", query)})
+
     def get_contact(self, ctx: RequestContext, record_id: int) -> Response:
         return self._one(ctx, "contacts", record_id)
 

@@ -18,7 +18,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 
 from shared.clock import Clock
 from shared.errors import ConfigError, SaaSAuthError
-from shared.redaction import register_secret, safe_url
+from shared.redaction import register_basic, register_secret, safe_url
 from shared.spec.model import AuthSpec
 from shared.templating import render
 from shared.urls import UnsafeURLError, request_origin
@@ -76,7 +76,7 @@ class BearerAuth(Authenticator):
 class BasicAuth(Authenticator):
     def __init__(self, username: str, password: str) -> None:
         self._basic = HTTPBasicAuth(username, password)
-        register_secret(password)
+        register_basic(username, password)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         return self._basic(r)

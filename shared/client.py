@@ -17,6 +17,7 @@ import requests
 
 from shared.auth import Authenticator, build_auth
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.counts import parse_count
 from shared.credentials import CredentialsProvider, StaticCredentials, credentials_from_environment
 from shared.deadline import Deadline
 from shared.errors import (
@@ -329,10 +330,7 @@ class SaaSClient:
         get = compile_path(path) if path else None
 
         def total(response: requests.Response, body: Any) -> int | None:
-            value = get(body) if get is not None else response.headers.get(str(header))
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value.strip())
-            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+            return parse_count(get(body) if get is not None else response.headers.get(str(header)))
 
         return total
 
@@ -569,7 +567,8 @@ class SaaSClient:
     def write(
         self, entity_name: str, operation: str, record: Mapping[str, Any], deadline: Deadline | None = None
     ) -> dict[str, Any] | None:
-        """Create, update or upsert one record as the spec declares; returns the API's answer."""
+        """Create, update, upsert or delete one record as the spec declares; returns the API's answer (a
+        delete sends no body, and its answer is usually empty: None)."""
         entity = self.entity(entity_name)
         op = entity.writes.get(operation)
         if op is None:
@@ -587,6 +586,8 @@ class SaaSClient:
         body: Any = {k: v for k, v in record.items() if k not in key_fields}
         if op.body_path:
             body = {op.body_path: body}
-        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method == "PUT")
+        if operation == "delete":
+            body = None
+        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method in ("PUT", "DELETE"))
         answer, _ = self.transport.json(call, deadline or Deadline.none(), TransportStats())
         return answer if isinstance(answer, dict) else None

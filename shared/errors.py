@@ -44,6 +44,10 @@ class UnknownFieldError(SaaSConnectorError):
     """A request named a field the entity does not declare."""
 
 
+class PathValueError(SaaSConnectorError):
+    """A value cannot go into a URL path segment: empty, ``.`` or ``..`` (which would address another resource)."""
+
+
 class InvalidTokenError(SaaSConnectorError):
     """A pagination token was malformed, tampered with, or belongs to another query."""
 

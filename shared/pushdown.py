@@ -3,11 +3,18 @@
 Pushed predicates narrow what the API sends; the residual is what the caller must still evaluate.
 A predicate pushed only approximately (``gt`` sent as an inclusive ``ge``, ``in`` sent as a range)
 stays in the residual, so the final answer is exact whatever the API does.
+
+A value is pushed only if the API cannot misread it (:func:`param_text`): an API splits ``status=customer,lead``
+on the comma, expands ``*`` or ``%``, trims spaces, or rejects an empty value, and would then send records the
+filter excludes and, worse, leave out the ones it wants (a record whose status is exactly ``customer,lead``).
+Such a value is escaped as the filter declares (``escape``) or not pushed at all: it stays in the residual and
+is evaluated locally over the unfiltered read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -58,6 +65,35 @@ def format_param(value: Any, fmt: str, field_spec: FieldSpec) -> str:
     return str(value)
 
 
+DEFAULT_RESERVED = ",;*%?\\"
+"""Characters many filter syntaxes give meaning to (list separators, wildcards, escapes): reserved unless the
+filter declares its own ``reserved`` set."""
+
+
+def param_text(value: Any, spec: ParamSpec, f: FieldSpec) -> str | None:
+    """``value`` as the API should read it in ``spec``'s parameter, or None when it cannot be sent unambiguously.
+
+    Refused: empty text, leading or trailing white space, control and other non-printing characters, text that
+    is not in Unicode NFC (an API may normalise either side), and reserved characters when the filter declares
+    no ``escape``. Reserved are ``spec.reserved`` (default :data:`DEFAULT_RESERVED`), every ``join`` separator
+    declared for the same parameter of the field, and the escape character itself.
+    """
+    text = format_param(value, spec.format, f)
+    if text == "" or text != text.strip() or not unicodedata.is_normalized("NFC", text):
+        return None
+    if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in text):
+        return None
+    reserved = set(DEFAULT_RESERVED if spec.reserved is None else spec.reserved)
+    reserved |= {s.join for s in f.filters.values() if s.param == spec.param and s.join}
+    if spec.escape:
+        reserved.add(spec.escape)
+    if not reserved.isdisjoint(text):
+        if not spec.escape:
+            return None
+        text = "".join(spec.escape + ch if ch in reserved else ch for ch in text)
+    return text
+
+
 def _step(value: Any, kind: str, direction: int) -> Any | None:
     """The next (or previous) representable value, for turning strict bounds into inclusive ones."""
     if kind in ("int32", "int64") and isinstance(value, int):
@@ -78,15 +114,21 @@ class _Builder:
     def put(self, spec: ParamSpec, f: FieldSpec, value: Any) -> bool:
         if spec.param in self.used:
             return False
+        text = spec.value if spec.value is not None else param_text(value, spec, f)
+        if text is None:
+            return False
         self.used.add(spec.param)
-        self.params.append((spec.param, spec.value if spec.value is not None else format_param(value, spec.format, f)))
+        self.params.append((spec.param, text))
         return True
 
     def put_many(self, spec: ParamSpec, f: FieldSpec, values: tuple[Any, ...]) -> bool:
         if spec.param in self.used:
             return False
+        each = [param_text(v, spec, f) for v in values]
+        if any(t is None for t in each):  # sending the others alone would lose the records of this one
+            return False
         self.used.add(spec.param)
-        texts = sorted({format_param(v, spec.format, f) for v in values})
+        texts = sorted({t for t in each if t is not None})
         if spec.join is None:
             self.params.extend((spec.param, t) for t in texts)
         else:

@@ -48,8 +48,25 @@ class Split:
         return None if raw is None else json.loads(raw)
 
 
+SPLIT_KINDS = ("time_window", "id_range", "parent")
+
+
+def check_split_kind(properties: dict[str, str]) -> None:
+    """Refuse a ``split.kind`` this module never makes, or one without what it needs: read as "no bounds", such a
+    split would silently read the whole table (every other split's rows again). Raises ValueError."""
+    kind = properties.get(KIND)
+    if kind is None:
+        return
+    if kind not in SPLIT_KINDS:
+        raise ValueError(f"unknown {KIND} {kind!r} (splits are made with {', '.join(SPLIT_KINDS)})")
+    needed = PARENTS if kind == "parent" else FIELD
+    if not properties.get(needed):
+        raise ValueError(f"a {kind} split needs {needed}")
+
+
 def split_predicates(entity: EntitySpec, properties: dict[str, str]) -> list[Predicate]:
     """The bounds a split adds to the query (``low <= field < high``; id ranges are inclusive)."""
+    check_split_kind(properties)
     kind = properties.get(KIND)
     if kind not in ("time_window", "id_range"):
         return []
@@ -130,14 +147,70 @@ def plan_splits(
             Split({KIND: "parent", PARENTS: json.dumps(keys[i : i + per], separators=(",", ":"))})
             for i in range(0, len(keys), per)
         ]
+    plan = window_plan(entity, predicates, now=now, max_splits=max_splits)
+    assert plan is not None
+    return [Split(plan.properties(a, b)) for a, b in plan.bounds] or [Split({})]
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """The static windows of a ``time_window`` / ``id_range`` hint, clipped to the query's bounds on the field.
+
+    ``bounds`` are consecutive half-open ``[a, b)`` pairs (None = open-ended), so any edge inserted between
+    two of them keeps the windows a partition of the field's values. ``low`` / ``high`` are the query's own
+    inclusive bounds on the field (None = unbounded); ``step`` is the hint's window width.
+    """
+
+    kind: str
+    field: str
+    field_kind: str
+    bounds: list[tuple[Any, Any]]
+    low: Any
+    high: Any
+    step: Any
+    anchor: Any
+
+    def properties(self, a: Any, b: Any) -> dict[str, str]:
+        """The split properties of the window ``[a, b)`` (id windows push as the inclusive ``[a, b - 1]``)."""
+        props = {KIND: self.kind, FIELD: self.field}
+        if a is not None:
+            props[LOW] = _render(a)
+        if b is not None:
+            props[HIGH] = _render(b - 1 if self.kind == "id_range" else b)
+        return props
+
+    def parse_edge(self, text: str) -> Any:
+        return _parser(self.field_kind)(text)
+
+
+def render_edge(value: Any) -> str:
+    return _render(value)
+
+
+def window_plan(
+    entity: EntitySpec,
+    predicates: Sequence[Predicate] = (),
+    *,
+    now: dt.datetime | None = None,
+    max_splits: int | None = None,
+) -> WindowPlan | None:
+    """The windows of the entity's ``time_window`` / ``id_range`` hint for this query (None for other hints)."""
+    hint = entity.splits
+    if hint is None or hint.by not in ("time_window", "id_range"):
+        return None
     assert hint.field is not None
     field = entity.field(hint.field)
+    limit = min(hint.max_splits, max_splits or hint.max_splits)
     if hint.by == "time_window":
         edges = _time_edges(hint, field.type.kind, now or dt.datetime.now(dt.UTC))
+        step: Any = hint.step if field.type.kind == "timestamp" else dt.timedelta(days=max(1, hint.step.days))
     else:
         edges = _id_edges(hint)
+        step = _id_step(hint)
     low, high = _bounds(field.name, predicates)
-    return _windows(hint.by, field.name, edges, low, high, limit, inclusive_high=hint.by == "id_range")
+    bounds = _window_bounds(edges, low, high, limit)
+    anchor = edges[0] if edges else None
+    return WindowPlan(hint.by, field.name, field.type.kind, bounds, low, high, step, anchor)
 
 
 def _time_edges(hint: SplitSpec, kind: str, now: dt.datetime) -> list[Any]:
@@ -152,39 +225,31 @@ def _time_edges(hint: SplitSpec, kind: str, now: dt.datetime) -> list[Any]:
     return sorted(set(edges))
 
 
-def _id_edges(hint: SplitSpec) -> list[int]:
+def _id_step(hint: SplitSpec) -> int:
     start, end = int(hint.start), int(hint.end)
-    step = int(hint.step) if hint.step else max(1, math.ceil((end - start + 1) / int(hint.count or 1)))
-    return list(range(start, end + 1, step))
+    return int(hint.step) if hint.step else max(1, math.ceil((end - start + 1) / int(hint.count or 1)))
 
 
-def _windows(
-    kind: str, field: str, edges: list[Any], low: Any, high: Any, limit: int, *, inclusive_high: bool
-) -> list[Split]:
-    """Consecutive windows between edges, the first and last open-ended, clipped to the query's range.
+def _id_edges(hint: SplitSpec) -> list[int]:
+    return list(range(int(hint.start), int(hint.end) + 1, _id_step(hint)))
 
-    Time windows are [a, b); id windows are [a, b - 1] so that integer bounds push as inclusive ranges.
-    """
-    bounds: list[tuple[Any, Any]] = []
+
+def _window_bounds(edges: list[Any], low: Any, high: Any, limit: int) -> list[tuple[Any, Any]]:
+    """Consecutive ``[a, b)`` windows between edges, the first and last open-ended, at most ``limit`` of them,
+    without the ones that cannot hold a row of the query's inclusive ``[low, high]``."""
     points = [None, *edges[1:], None] if edges else [None, None]
-    for a, b in itertools.pairwise(points):
-        bounds.append((a, b))
+    bounds: list[tuple[Any, Any]] = list(itertools.pairwise(points))
     if len(bounds) > limit:
         group = math.ceil(len(bounds) / limit)
         bounds = [(bounds[i][0], bounds[min(i + group, len(bounds)) - 1][1]) for i in range(0, len(bounds), group)]
-    splits = []
+    kept = []
     for a, b in bounds:
         if high is not None and a is not None and _type_safe_gt(a, high):
             continue
         if low is not None and b is not None and not _type_safe_gt(b, low):
             continue
-        props = {KIND: kind, FIELD: field}
-        if a is not None:
-            props[LOW] = _render(a)
-        if b is not None:
-            props[HIGH] = _render(b - 1 if inclusive_high else b)
-        splits.append(Split(props))
-    return splits or [Split({})]
+        kept.append((a, b))
+    return kept
 
 
 def _type_safe_gt(a: Any, b: Any) -> bool:

@@ -37,6 +37,7 @@ from shared.spec.model import (
     WriteOpSpec,
 )
 from shared.spec.projection import build_projection
+from shared.spec.sizing import build_count, build_exhaustive
 from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, coerce, parse_timestamp
 
@@ -88,7 +89,7 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
 }
 PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
-WRITE_OPS = {"create", "update", "upsert"}
+WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
 MAX_PARTITIONS = 1000
@@ -319,6 +320,7 @@ ENTITY_KEYS = {
     "select_fields_param",
     "splits",
     "partitions",
+    "count",
     "pagination",
     "parent",
     "params",
@@ -635,14 +637,21 @@ def _build_entity(
             if om is None:
                 continue
             method = str(om.get("method", "")).upper()
-            if method not in ("POST", "PUT", "PATCH"):
+            if op == "delete":
+                if method != "DELETE":
+                    c.add((*label, "write", op, "method"), f"must be DELETE, got {om.get('method')!r}")
+                if om.get("body_path") is not None:
+                    c.add((*label, "write", op, "body_path"), "a delete sends no body")
+            elif method not in ("POST", "PUT", "PATCH"):
                 c.add((*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}")
             wpath = c.string(om.get("path"), (*label, "write", op, "path"), "")
             for ph in PLACEHOLDER_RE.findall(wpath or ""):
                 if ph not in by_name:
                     c.add((*label, "write", op, "path"), f"placeholder {{{ph}}} names no declared field")
-            if op in ("update", "upsert") and not pk:
+            if op in ("update", "upsert", "delete") and not pk:
                 c.add((*label, "write", op), f"'{op}' needs a primary_key on the entity")
+            if op == "delete" and pk and not set(PLACEHOLDER_RE.findall(wpath or "")) & set(pk):
+                c.add((*label, "write", op, "path"), "must name the record by its primary key, e.g. /things/{id}")
             writes[op] = WriteOpSpec(method, wpath or "", om.get("body_path"))
     get_path = None
     if m.get("get") is not None:
@@ -661,6 +670,7 @@ def _build_entity(
     reader = None
     if m.get("class") is not None:
         reader = c.hook(m["class"], (*label, "class"), modules)
+    count = build_count(m.get("count"), (*label, "count"), c, parent, reader)
     on_invalid = m.get("on_invalid_value", "error")
     if on_invalid not in ("error", "null"):
         c.add((*label, "on_invalid_value"), f"must be 'error' or 'null', got {on_invalid!r}")
@@ -678,6 +688,7 @@ def _build_entity(
         select_param=select,
         splits=splits,
         partitions=partitions,
+        count=count,
         writes=writes,
         get_path=get_path,
         hooks=hooks,
@@ -724,7 +735,7 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact"}, {"param"})
+    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact", "reserved", "escape"}, {"param"})
     if m is None:
         return None
     fmt = m.get("format", "auto")
@@ -733,12 +744,20 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
     join = m.get("join")
     if join is not None and not isinstance(join, str):
         c.add((*path, "join"), "must be a separator string such as ','")
+    reserved = m.get("reserved")
+    if reserved is not None and not isinstance(reserved, str):
+        c.add((*path, "reserved"), "must be a string of the characters the API gives meaning to, such as ',*'")
+    escape = m.get("escape")
+    if escape is not None and (not isinstance(escape, str) or len(escape) != 1):
+        c.add((*path, "escape"), "must be one character, the API's escape character (such as a backslash)")
     return ParamSpec(
         param=str(m.get("param")),
         format=fmt,
         join=join,
         value=None if m.get("value") is None else str(m["value"]),
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
+        reserved=reserved if isinstance(reserved, str) else None,
+        escape=escape if isinstance(escape, str) and len(escape) == 1 else None,
     )
 
 
@@ -874,7 +893,7 @@ def _build_partitions(
     """``partitions: {field, values}``: a field with a known value set, each value read with ``field = value``."""
     if raw is None:
         return None
-    m = c.mapping(raw, path, {"field", "values"}, {"field", "values"})
+    m = c.mapping(raw, path, {"field", "values", "exhaustive"}, {"field", "values"})
     if m is None:
         return None
     fname = m.get("field")
@@ -938,9 +957,10 @@ def _build_partitions(
             continue
         seen[key] = i
         values.append(typed)
+    exhaustive = build_exhaustive(m.get("exhaustive"), (*path, "exhaustive"), c, f)
     if f is None or not values:
         return None
-    return PartitionSpec(f.name, tuple(values))
+    return PartitionSpec(f.name, tuple(values), exhaustive)
 
 
 def _check_entities(entities: list[EntitySpec], raw: list[Any], c: _Checker) -> None:

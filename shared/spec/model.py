@@ -55,6 +55,11 @@ class ParamSpec:
     join: str | None = None  # for ``in``: join values with this separator; None repeats the parameter
     value: str | None = None  # fixed value, for is_null / not_null style flags
     exact: bool = True  # False: the API filters more loosely; the predicate stays in the residual
+    # Characters the API's syntax gives meaning to in this parameter's values (list separators, wildcards);
+    # None means the default set (shared.pushdown.DEFAULT_RESERVED). A join separator declared for the same
+    # parameter is always reserved. A value holding one is escaped with ``escape`` or not pushed.
+    reserved: str | None = None
+    escape: str | None = None  # the API's escape character for reserved characters, e.g. a backslash
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,23 @@ class PartitionSpec:
 
     field: str
     values: tuple[Any, ...]
+    exhaustive: bool = False  # the values are every value the field takes (never null): no catch-all partition
+
+
+@dataclass(frozen=True)
+class CountSpec:
+    """How the API tells how many records match a set of filters without returning them (split sizing).
+
+    ``kind`` is ``total_path`` (the list response's body holds the matching total at ``total_path``),
+    ``total_header`` (a response header holds it) or ``endpoint`` (a GET of ``path`` with the same filter
+    parameters, plus ``params``, answers a body with the number at ``total_path``).
+    """
+
+    kind: str  # total_path | total_header | endpoint
+    total_path: str | None = None
+    header: str | None = None
+    path: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,7 +160,8 @@ class EntitySpec:
     select_param: ProjectionSpec | None = None
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
-    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
+    count: CountSpec | None = None
+    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert | delete
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
     reader: str | None = None  # module:Class for an entity that fits no declaration

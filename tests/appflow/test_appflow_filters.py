@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from appflow_connector.filter_expression import FilterError, ParsedFilter, parse_filter
-from appflow_connector.incremental import normalize_window, split_for_paging
+from appflow_connector.incremental import split_for_paging
 from demo_api.server import DemoServer
 from shared.predicates import Op, Predicate
 from shared.records import Extractor
@@ -304,25 +304,24 @@ T0, T1 = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2024, 2, 1, tzinfo=UTC
 
 
 @pytest.mark.parametrize(
-    "predicates",
+    ("text", "expected"),
     [
-        [Predicate("updated_at", Op.BETWEEN, (T0, T1))],
-        [Predicate("updated_at", Op.GT, T0), Predicate("updated_at", Op.LT, T1)],
-        [Predicate("updated_at", Op.GE, T0), Predicate("updated_at", Op.LE, T1)],
-        [Predicate("updated_at", Op.LE, T1), Predicate("updated_at", Op.GT, T0)],
+        ("updated_at between 2024-01-01 and 2024-02-01", [Predicate("updated_at", Op.BETWEEN, (T0, T1))]),
+        (
+            "updated_at > 2024-01-01 and updated_at < 2024-02-01",
+            [Predicate("updated_at", Op.GT, T0), Predicate("updated_at", Op.LT, T1)],
+        ),
+        (
+            "updated_at >= 2024-01-01 and updated_at <= 2024-02-01",
+            [Predicate("updated_at", Op.GE, T0), Predicate("updated_at", Op.LE, T1)],
+        ),
     ],
 )
-def test_windows_become_half_open(predicates: list[Predicate]) -> None:
-    extra = Predicate("status", Op.EQ, "lead")
-    out = normalize_window(CONTACTS, [extra, *predicates])
-    assert out == [extra, Predicate("updated_at", Op.GE, T0), Predicate("updated_at", Op.LT, T1)]
-
-
-def test_lone_bounds_and_other_fields_are_kept_as_written() -> None:
-    lone = [Predicate("updated_at", Op.GT, T0)]
-    assert normalize_window(CONTACTS, lone) == lone
-    other = [Predicate("created_at", Op.BETWEEN, (T0, T1))]
-    assert normalize_window(CONTACTS, other) == other
+def test_windows_on_the_incremental_field_keep_their_sql_meaning(text: str, expected: list[Predicate]) -> None:
+    """No rewrite to a half-open window: BETWEEN stays inclusive, comparisons stay as written (issue 17, 10)."""
+    assert parse_filter(text, CONTACTS).predicates == expected
+    planned, local = split_for_paging(SPEC, CONTACTS, expected)  # cursor paging: all planned
+    assert planned == expected and local == []
 
 
 def test_positional_paging_keeps_the_upper_bound_local() -> None:

@@ -56,8 +56,10 @@ def test_connector_configuration(demo_server: DemoServer, appflow_for: Callable[
     assert {s["key"]: s["scope"] for s in config["connectorRuntimeSetting"]} == {
         "instance_url": "CONNECTOR_PROFILE",
         "page_size": "SOURCE",
+        "write_concurrency": "DESTINATION",  # contacts is writable
     }
-    assert config["supportedWriteOperations"] == ["INSERT", "UPDATE", "UPSERT"]
+    assert config["supportedWriteOperations"] == ["INSERT", "UPDATE", "UPSERT", "DELETE"]
+    assert config["logoURL"] is None  # APPFLOW_CONNECTOR_LOGO_URL is not set
     assert config["supportedTriggerTypes"] == ["SCHEDULED", "ONDEMAND"]
     assert "HOURLY" in config["triggerFrequenciesSupported"]
     assert {"EQUAL_TO", "BETWEEN", "CONTAINS", "PROJECTION"} <= set(config["operatorsSupported"])
@@ -78,7 +80,7 @@ def test_entity_tree_and_definitions(demo_server: DemoServer, appflow_for: Calla
     ]
     contacts = {f["fieldName"]: f for f in sim.describe_entity("contacts")["fields"]}
     assert contacts["id"]["isPrimaryKey"] and not contacts["id"]["readProperties"]["isNullable"]
-    assert contacts["id"]["writeProperties"]["supportedWriteOperations"] == ["UPDATE", "UPSERT"]
+    assert contacts["id"]["writeProperties"]["supportedWriteOperations"] == ["UPDATE", "UPSERT", "DELETE"]
     assert contacts["updated_at"]["dataType"] == "DateTime"
     assert contacts["updated_at"]["readProperties"]["isTimestampFieldForIncrementalQueries"] is True
     assert contacts["created_at"]["readProperties"]["isTimestampFieldForIncrementalQueries"] is False
@@ -161,11 +163,21 @@ WINDOW_STYLES = {
 }
 
 
+WINDOW_TESTS = {
+    "between": lambda lo, t, hi: lo <= t <= hi,
+    "ge_le": lambda lo, t, hi: lo <= t <= hi,
+    "gt_lt": lambda lo, t, hi: lo < t < hi,
+    "ms_between": lambda lo, t, hi: lo <= t <= hi,
+}
+
+
 @pytest.mark.parametrize("entity", INCREMENTAL)
 @pytest.mark.parametrize("style", list(WINDOW_STYLES))
-def test_adjacent_windows_share_no_record_and_lose_none(
+def test_adjacent_windows_keep_their_sql_meaning_and_lose_no_record(
     entity: str, style: str, small_server: DemoServer, appflow_for: Callable[..., AppFlow]
 ) -> None:
+    """Each window holds exactly the records its condition selects (BETWEEN inclusive at both ends); adjacent
+    inclusive windows together hold every record, and only records stamped exactly on a shared edge twice."""
     sim = appflow_for(small_server)
     sim.describe_entity(entity)
     stamps = _stamps(small_server, entity)
@@ -178,10 +190,30 @@ def test_adjacent_windows_share_no_record_and_lose_none(
             lo=lo, hi=hi, lo_ms=lo.replace("Z", ".000Z"), hi_ms=hi.replace("Z", ".000Z")
         )
         run = sim.query_all(entity, max_results=2, filter_expression=expression)
-        for rec in run.records:
-            assert _ts(lo) <= _ts(rec["updated_at"]) < _ts(hi), (expression, rec)
+        inside = [i for i, s in stamps.items() if WINDOW_TESTS[style](_ts(lo), _ts(s), _ts(hi))]
+        _assert_same_ids(run.ids(), inside, f"{entity} {expression}")
         seen.extend(run.ids())
-    _assert_same_ids(seen, [i for i, s in stamps.items() if s >= edges[0]], f"{entity} {style}")
+    if style == "gt_lt":
+        return  # strict bounds exclude the edges by the filter's own meaning
+    assert set(seen) == {i for i, s in stamps.items() if s >= edges[0]}, "a record was lost"
+    on_edges = sorted(i for i, s in stamps.items() if s in edges[1:-1])
+    assert on_edges, "the edges should sit on record stamps"
+    assert sorted(i for i, n in Counter(seen).items() if n > 1) == on_edges
+
+
+@pytest.mark.parametrize("entity", INCREMENTAL)
+def test_between_keeps_the_record_stamped_at_its_upper_bound(
+    entity: str, small_server: DemoServer, appflow_for: Callable[..., AppFlow]
+) -> None:
+    """The audit's case: ``updated_at between A and B`` as typed in the console returns the record stamped B."""
+    sim = appflow_for(small_server)
+    stamps = _stamps(small_server, entity)
+    ordered = sorted(set(stamps.values()))
+    for lo, hi in [(ordered[0], ordered[len(ordered) // 2]), (ordered[1], ordered[-1]), (ordered[2], ordered[2])]:
+        run = sim.query_all(entity, max_results=3, filter_expression=f"updated_at between {lo} and {hi}")
+        expected = [i for i, s in stamps.items() if _ts(lo) <= _ts(s) <= _ts(hi)]
+        assert any(stamps[i] == hi for i in expected)
+        _assert_same_ids(run.ids(), expected, f"{entity} between {lo} and {hi}")
 
 
 @pytest.mark.parametrize("entity", INCREMENTAL)
@@ -190,7 +222,8 @@ def test_windows_with_records_changing_during_the_run(
 ) -> None:
     """Records change between the pages of the first window (some already read, some not yet, some
     from before the window). Unchanged records are neither skipped nor repeated; a changed record is
-    delivered again only as its new version, by the next window."""
+    delivered again only as its new version, by the next window (and, when its new stamp is exactly the
+    shared edge t1, also by the first: BETWEEN is inclusive, so a version may repeat only on the edge)."""
     sim = appflow_for(fresh_server)
     sim.describe_entity(entity)
     before = _stamps(fresh_server, entity)
@@ -215,14 +248,16 @@ def test_windows_with_records_changing_during_the_run(
     in_window = {i for i, s in before.items() if t0 <= s}
     unchanged = in_window - changed
     assert unchanged <= set(ids1), f"skipped: {sorted(unchanged - set(ids1))[:10]}"
-    assert set(ids2) == changed, "the next window holds exactly the records changed meanwhile"
+    assert set(ids2) == changed | {i for i, s in before.items() if _ts(s) == _ts(t1)}, "the next window: the changes"
     assert in_window <= set(ids1) | set(ids2)
     for rec in first.records:
-        assert rec["updated_at"] == before[rec["id"]], "window 1 only holds versions stamped inside it"
+        on_edge = rec["id"] in changed and _ts(rec["updated_at"]) == _ts(t1)
+        assert rec["updated_at"] == before[rec["id"]] or on_edge, "window 1 only holds versions stamped inside it"
     for rec in second.records:
         assert rec["updated_at"] == after[rec["id"]]
     pairs = [(r["id"], r["updated_at"]) for r in first.records + second.records]
-    assert len(pairs) == len(set(pairs)), "the same version delivered twice"
+    repeated = [p for p, n in Counter(pairs).items() if n > 1]
+    assert all(_ts(stamp) == _ts(t1) for _, stamp in repeated), f"a version repeated off the edge: {repeated[:5]}"
 
 
 @pytest.mark.parametrize("entity", ["accounts", "contacts"])
@@ -250,6 +285,6 @@ def test_incremental_field_with_a_user_filter(demo_server: DemoServer, appflow_f
         max_results=100,
         filter_expression=f"status = 'customer' and updated_at between {lo} and {hi}",
     )
-    expected = [r["id"] for r in source if r["status"] == "customer" and lo <= r["updated_at"] < hi]
+    expected = [r["id"] for r in source if r["status"] == "customer" and _ts(lo) <= _ts(r["updated_at"]) <= _ts(hi)]
     _assert_same_ids(run.ids(), expected, "contacts window + status")
     assert expected

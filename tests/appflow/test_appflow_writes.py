@@ -142,9 +142,10 @@ def test_all_or_none(sim: AppFlow, fresh_server: DemoServer) -> None:
 
 
 def test_refused_operations(sim: AppFlow) -> None:
-    delete = write(sim, "DELETE", [{"id": 1}])
+    delete = write(sim, "DELETE", [{"id": 1}], id_fields=["email"])
     assert (
-        delete["errorDetails"]["errorCode"] == "InvalidArgument" and "DELETE" in delete["errorDetails"]["errorMessage"]
+        delete["errorDetails"]["errorCode"] == "InvalidArgument"
+        and "primary key" in delete["errorDetails"]["errorMessage"]
     )
     accounts = write(sim, "INSERT", [{"name": "x"}], entity="accounts")
     assert accounts["errorDetails"]["errorCode"] == "InvalidArgument"

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from shared.errors import UnknownFieldError
+from shared.errors import SpecError, UnknownFieldError
 from shared.predicates import Op, Predicate, matches
 from shared.pushdown import plan_query
 from shared.spec import load_spec
+from shared.spec.model import SourceSpec
 
 SPEC = load_spec("demo")
 UTC = dt.UTC
@@ -115,3 +117,48 @@ def test_the_tightest_bound_per_field_is_the_one_pushed() -> None:
     plan = plan_query(SPEC.entity("accounts"), [P("id", "ge", 5), P("id", "gt", 5)])
     assert dict(plan.params) == {"id_min": "6"}
     assert plan.residual == (P("id", "ge", 5),)
+
+
+# -- values the API could misread (issue 17, item 3) ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "value",
+    ["customer,lead", " lead", "lead ", "", "le*", "lead%", "le?d", "a;b", "a\\b", "lead\u00a0", "le\tad", "e\u0301"],
+)
+def test_values_the_api_could_misread_are_not_pushed(value: str) -> None:
+    entity = SPEC.entity("contacts")
+    for predicate in (P("status", "eq", value), P("status", "in", ("lead", value))):
+        plan = plan_query(entity, [predicate])
+        assert not any(name == "status" for name, _ in plan.params), (value, plan.params)
+        assert plan.residual == (predicate,)
+
+
+@pytest.mark.parametrize("value", ["lead", "closed won", "it's", 'say "hi"', "Zürich", "😀"])
+def test_plain_values_are_pushed_exactly(value: str) -> None:
+    plan = plan_query(SPEC.entity("contacts"), [P("status", "eq", value)])
+    assert ("status", value) in plan.params and plan.residual == ()
+
+
+def _escaping_spec(tmp_path: Path, param: str) -> SourceSpec:
+    text = (
+        "version: 1\napi: {name: esc, base_url: 'http://127.0.0.1:1', auth: {type: none}, pagination: {type: none}}\n"
+        "entities:\n  - name: items\n    path: /items\n    primary_key: [id]\n"
+        "    fields: {id: int64, tag: string}\n"
+        f"    filters: {{tag: {param}}}\n"
+    )
+    path = tmp_path / "esc.yaml"
+    path.write_text(text)
+    return load_spec(str(path))
+
+
+def test_a_declared_escape_pushes_reserved_characters_escaped(tmp_path: Path) -> None:
+    spec = _escaping_spec(tmp_path, '{eq: {param: tag, reserved: ",*", escape: "\\\\"}, in: {param: tag, join: ","}}')
+    entity = spec.entity("items")
+    plan = plan_query(entity, [P("tag", "eq", "a,b*c\\d%")])
+    assert ("tag", "a\\,b\\*c\\\\d%") in plan.params and plan.residual == ()  # % is not reserved here
+    plan = plan_query(entity, [P("tag", "in", ("a,b", "c"))])  # the join has no escape: not pushed
+    assert plan.params == () and len(plan.residual) == 1
+
+
+def test_escape_must_be_one_character(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="escape"):
+        _escaping_spec(tmp_path, '{eq: {param: tag, escape: "//"}}')

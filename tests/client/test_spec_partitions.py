@@ -66,7 +66,8 @@ def test_the_demo_spec_partitions_deals_by_stage() -> None:
     assert deals.partitions.values == (
         "prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"
     )  # fmt: skip
-    assert deals.splits is None
+    assert deals.partitions.exhaustive and not deals.field("stage").nullable
+    assert deals.splits is not None and deals.splits.by == "id_range"  # one id window per stage, sized by counts
 
 
 @pytest.mark.parametrize(

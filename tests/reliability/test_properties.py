@@ -76,8 +76,8 @@ def appflow_queries(draw: st.DrawFn, source: dict[str, list[dict[str, Any]]]) ->
             keep = lambda r, lo=lo: _ts(r["updated_at"]) > _ts(lo)  # noqa: E731
         else:
             hi = draw(st.sampled_from([s for s in stamps if s >= lo]))
-            clauses.append(f"updated_at between {lo} and {hi}")  # read as [lo, hi): adjacent windows meet exactly
-            keep = lambda r, lo=lo, hi=hi: _ts(lo) <= _ts(r["updated_at"]) < _ts(hi)  # noqa: E731
+            clauses.append(f"updated_at between {lo} and {hi}")  # inclusive at both ends, as in SQL
+            keep = lambda r, lo=lo, hi=hi: _ts(lo) <= _ts(r["updated_at"]) <= _ts(hi)  # noqa: E731
     if entity == "contacts" and draw(st.booleans()):
         status = draw(st.sampled_from(STATUSES))
         clauses.append(f"status = '{status}'")

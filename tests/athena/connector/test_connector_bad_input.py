@@ -180,8 +180,13 @@ def test_spec_errors_and_bad_configuration_say_what_to_fix(connector: Connector,
 
 
 def test_bad_credentials(connector: Connector) -> None:
+    event = read_event(connector)  # GetSplits probes the API's counts, so it is planned with the good key
     connector.setenv("SAAS_API_KEY", "wrong-key")
-    fails(read_event(connector), "InvalidCredentialsException", "ReadRecordsRequest demo_crm.deals", "credentials")
+    fails(event, "InvalidCredentialsException", "ReadRecordsRequest demo_crm.deals", "credentials")
+    layout = json.loads(json.dumps(to_wire(GetSplitsRequest(
+        IDENTITY, "q", CATALOG, table_name("deals"), connector.layout("deals"), (), Constraints(), None
+    ))))  # fmt: skip
+    fails(layout, "InvalidCredentialsException", "GetSplitsRequest demo_crm.deals", "credentials")
 
 
 def test_no_spill_bucket_when_a_result_must_spill(connector: Connector) -> None:

@@ -306,7 +306,7 @@ def test_spill_settings_from_identity_config_options(connector: Connector) -> No
     partitions = connector.layout("deals")
     request = GetSplitsRequest(identity, "q-opt", CATALOG, table_name("deals"), partitions, (), Constraints(), None)
     splits = [split_from_wire(s, "s") for s in connector.invoke(request)["splits"]]
-    assert len(splits) == 7  # deals: one split per declared stage, and the catch-all
+    assert len(splits) == 6  # deals: one split per declared stage (exhaustive: no catch-all)
     for split in splits:
         assert split.spill_location.bucket == "other-bucket"
         assert split.spill_location.key.startswith("p/x/q-opt/")
@@ -412,8 +412,8 @@ def test_query_passthrough_rejects_anything_but_a_declared_entity(
 
 
 def test_saas_throttling_surfaces_as_athena_throttling(connector: Connector) -> None:
+    splits, _ = connector.splits("deals")  # planned before the faults: GetSplits probes the API's counts
     connector.server.set_faults({"kind": "rate_limit", "count": None, "entity": "deals", "retry_after": 1})
-    splits, _ = connector.splits("deals")
     connector.setenv("deadline_margin_seconds", "0.5")
     with pytest.raises(Exception, match="rate limiting") as info:
         connector.read_split("deals", splits[0], connector.table_schema("deals"), context=FakeContext(2_500))
@@ -422,8 +422,8 @@ def test_saas_throttling_surfaces_as_athena_throttling(connector: Connector) -> 
 
 
 def test_saas_failure_names_the_request_entity_and_page(connector: Connector) -> None:
+    splits, _ = connector.splits("deals")  # planned before the faults: GetSplits probes the API's counts
     connector.server.set_faults({"kind": "status", "code": 404, "count": None, "entity": "deals"})
-    splits, _ = connector.splits("deals")
     with pytest.raises(
         Exception, match=r"ReadRecordsRequest demo_crm\.deals .*entity 'deals', page 1.*HTTP 404"
     ) as info:

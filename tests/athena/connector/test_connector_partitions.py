@@ -4,6 +4,10 @@ GetTableLayout answers one row per declared stage the query admits plus a catch-
 or none); GetSplits one split per row (paged); ReadRecords pushes ``stage = value`` and re-applies it, and the
 catch-all keeps locally what no declared value covers. The union over all splits is the API's data exactly: no
 row lost, none twice, also when records carry stages the spec does not declare.
+
+The bundled demo spec declares its stages exhaustive (no catch-all); these tests read deals through a copy
+that does not (``open_stages``), the shape of an API whose field can take other values, and check the
+exhaustive declaration on its own.
 """
 
 from __future__ import annotations
@@ -87,14 +91,49 @@ def read_logs() -> Iterator[list[dict[str, Any]]]:
         lines += [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
 
 
-def spec_copy(tmp_path: Path, change: Any) -> Path:
+def open_stages(deals: dict[str, Any]) -> None:
+    """The demo's deals as an API whose stage may be anything, or null: a catch-all partition is needed."""
+    deals["partitions"].pop("exhaustive", None)
+    deals["fields"]["stage"] = "string"
+
+
+def spec_copy(tmp_path: Path, change: Any, *, exhaustive: bool = False) -> Path:
     from importlib import resources
 
     data = yaml.safe_load((resources.files("shared.specs") / "demo.yaml").read_text())
-    change(next(e for e in data["entities"] if e["name"] == "deals"))
+    deals = next(e for e in data["entities"] if e["name"] == "deals")
+    if not exhaustive:
+        open_stages(deals)
+    change(deals)
     path = tmp_path / "deals_spec.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _open_stages(connector: Connector, tmp_path: Path) -> None:
+    connector.setenv("SAAS_SPEC", str(spec_copy(tmp_path, lambda deals: None)))
+
+
+def test_exhaustive_partitions_have_no_catch_all_and_still_read_every_deal(
+    connector: Connector, tmp_path: Path
+) -> None:
+    connector.setenv("SAAS_SPEC", str(spec_copy(tmp_path, lambda deals: None, exhaustive=True)))
+    assert layout_values(connector) == STAGES
+    result = connector.query("deals", ["id", "stage"])
+    assert [partition_of(s.properties) for s in result.splits] == STAGES
+    assert_exact(connector, result.table)
+    # A query admitting no declared stage still gets one (catch-all) split, which reads nothing.
+    nothing = connector.query("deals", ["id", "stage"], on_stage(EquatableValueSet.of(["on_hold"], STRING)))
+    assert nothing.table.num_rows == 0
+
+
+def test_exhaustive_needs_a_non_nullable_field(tmp_path: Path) -> None:
+    from shared.errors import SpecError
+    from shared.spec import load_spec
+
+    with pytest.raises(SpecError, match=r"partitions\.exhaustive: exhaustive partitions need the field 'stage'"):
+        load_spec(str(spec_copy(tmp_path, lambda deals: deals["partitions"].update(exhaustive=True))))
 
 
 # ------------------------------------------------------------------------------------------------ layout
