@@ -87,7 +87,8 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
 }
-PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
+PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency"}
+MAX_CONCURRENCY = 16  # the HTTP session keeps 16 connections per origin
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
 WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
@@ -518,6 +519,13 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
     max_pages = m.get("max_pages")
     if max_pages is not None:
         max_pages = c.number(max_pages, (*path, "max_pages"), None, minimum=1, integer=True)
+    concurrency = c.number(m.get("concurrency"), (*path, "concurrency"), 4, minimum=1, integer=True)
+    if concurrency > MAX_CONCURRENCY:
+        c.add(
+            (*path, "concurrency"),
+            f"must be at most {MAX_CONCURRENCY} (requests in flight per read), got {concurrency}",
+        )
+        concurrency = MAX_CONCURRENCY
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
     for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path", *PATH_OPTIONS):
         if key in options:
@@ -527,7 +535,7 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
         c.add((*path, "start"), "must be an integer (the first page's number)")
-    return PaginationSpec(kind, int(page_size), max_size, options, max_pages)
+    return PaginationSpec(kind, int(page_size), max_size, options, max_pages, int(concurrency))
 
 
 def _check_path(value: Any, path: tuple[Any, ...], c: _Checker) -> str | None:

@@ -44,6 +44,7 @@ class PaginationSpec:
     max_page_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     max_pages: int | None = None
+    concurrency: int = 4  # requests one read keeps in flight (offset/page number with a total; else 1 ahead)
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,9 @@ def test_rate_limit_on_a_later_page_keeps_what_was_read(
     sim.describe_entity("accounts")
     _faults(fresh_server, {"kind": "rate_limit", "count": None, "after": 2, "entity": "accounts", "retry_after": 0})
     partial = sim.query_page("accounts", max_results=1000)
-    assert partial["isSuccess"] and len(partial["records"]) == 20 and partial["nextToken"]
+    # Pages are fetched several at once (pagination.concurrency): which of them got the two answers the API gave
+    # depends on the order they arrived in, but the first page is read alone, and the call keeps what it read.
+    assert partial["isSuccess"] and len(partial["records"]) in (10, 20) and partial["nextToken"]
     again = sim.query_page("accounts", max_results=1000, token=partial["nextToken"])
     assert again["errorDetails"]["errorCode"] == "RateLimitExceeded"  # nothing read in this call
     requests.delete(f"{fresh_server.admin_url}/faults", timeout=10)
