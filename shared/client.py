@@ -265,7 +265,12 @@ class SaaSClient:
             return self._fetch_plain(
                 entity, plan, again, deadline, path, inject, missing_is_empty=missing_is_empty, window=window
             )
-        next_state = paginator.advance(state, response, body, records, size)
+        try:
+            next_state = paginator.advance(state, response, body, records, size)
+        except PaginationError as exc:
+            if exc.entity is not None:
+                raise
+            raise PaginationError(str(exc), entity=entity.name, page=number) from None
         history: list[str] = list(payload["h"])
         page_print = state_hash([len(records), records[0], records[-1]]) if records else None
         if page_print is not None and state is not None and payload.get("lp") == page_print:

@@ -22,6 +22,7 @@ from typing import Any
 from shared.errors import UnknownFieldError
 from shared.predicates import Op, Predicate
 from shared.spec.model import EntitySpec, FieldSpec, ParamSpec
+from shared.spec.projection import projection_params
 from shared.values import format_timestamp
 
 
@@ -268,7 +269,7 @@ def plan_query(
     if entity.select_param is not None and fields:
         select = entity.select_param
         sources = sorted({entity.field(n).path.split(".")[0].split("[")[0] for n in chosen} | set(entity.primary_key))
-        params.append((select.param, (select.join or ",").join(sources)))
+        params.extend(projection_params(select, sources))
     return QueryPlan(
         entity=entity.name,
         params=tuple(params),

@@ -195,6 +195,7 @@ class Transport:
                 ) from None
             except requests.RequestException as exc:
                 stats.requests += 1
+                _refuse_configuration_error(exc, call, url)
                 failure = _describe_exception(exc)
                 if not retry_allowed:
                     raise SaaSTransientError(
@@ -380,6 +381,35 @@ class Transport:
                 self.clock.sleep(wait)
 
 
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "http request")
+
+
+def _refuse_configuration_error(exc: requests.RequestException, call: Call, url: str) -> None:
+    """Raise at once for a failure that retrying cannot fix: a URL requests cannot send, TLS spoken to a server
+    that answers plain HTTP (a ConfigError: the base URL's scheme is wrong), a certificate that does not verify
+    (the same SaaSTransientError as before, but without the futile retries)."""
+    where = f"{call.method} {safe_url(url)}"
+    suffix = f" (entity '{call.entity}')" if call.entity else ""
+    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+        raise ConfigError(f"{where}: the URL's scheme is not http or https, so it cannot be sent{suffix}") from None
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        raise ConfigError(f"{where}: the URL is malformed ({_short(str(exc))}){suffix}") from None
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        if any(sign in text for sign in _PLAIN_HTTP_SIGNS):
+            raise ConfigError(
+                f"{where}: the server answered the TLS handshake with plain HTTP: it serves http, not https "
+                f"(change the base URL's scheme){suffix}"
+            ) from None
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            raise SaaSTransientError(
+                f"{where} failed: {_describe_exception(exc)} (not retried: a certificate does not change between "
+                "attempts)",
+                entity=call.entity,
+                page=call.page,
+            ) from None
+
+
 def _describe_exception(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout):
         return "timed out"
@@ -388,6 +418,11 @@ def _describe_exception(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS handshake failed (the server's certificate could not be verified; verification is always on)"
     if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "NameResolutionError" in text or "Name or service not known" in text:
+            return "could not connect: the host name does not resolve (check the base URL's host)"
+        if "Connection refused" in text:
+            return "could not connect: the connection was refused (nothing listens at that host and port?)"
         return "could not connect or the connection was reset"
     return type(exc).__name__
 

@@ -19,6 +19,7 @@ import yaml
 from shared.errors import SpecError, SpecProblem
 from shared.paths import PathError, parse_path
 from shared.predicates import RANGE_OPS, Op
+from shared.spec.continuation import CONTINUATION_OPTIONS, PATH_OPTIONS, check_continuation
 from shared.spec.durations import DurationError, parse_duration
 from shared.spec.model import (
     ApiSpec,
@@ -35,6 +36,7 @@ from shared.spec.model import (
     SplitSpec,
     WriteOpSpec,
 )
+from shared.spec.projection import build_projection
 from shared.spec.sizing import build_count, build_exhaustive
 from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, coerce, parse_timestamp
@@ -72,14 +74,15 @@ PAGINATION_OPTIONS: dict[str, set[str]] = {
         "has_more_path",
         "stop_on_short_page",
     },
-    "cursor": {"cursor_path", "cursor_param", "size_param"},
-    "next_url": {"next_url_path", "size_param"},
-    "link_header": {"rel", "size_param", "total_path", "total_header"},
-    "header_cursor": {"header", "cursor_param", "size_param"},
+    "cursor": {"cursor_path", "cursor_from_record", "cursor_param", "size_param", "has_more_path", "done_path"}
+    | CONTINUATION_OPTIONS,
+    "next_url": {"next_url_path", "size_param", "has_more_path", "done_path"} | CONTINUATION_OPTIONS,
+    "link_header": {"rel", "size_param", "total_path", "total_header"} | CONTINUATION_OPTIONS,
+    "header_cursor": {"header", "cursor_param", "size_param"} | CONTINUATION_OPTIONS,
     "hook": {"factory"},
 }
 PAGINATION_REQUIRED: dict[str, set[str]] = {
-    "cursor": {"cursor_path", "cursor_param"},
+    "cursor": {"cursor_param"},
     "next_url": {"next_url_path"},
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
@@ -524,9 +527,10 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
         )
         concurrency = MAX_CONCURRENCY
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
-    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path"):
+    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path", *PATH_OPTIONS):
         if key in options:
             _check_path(options[key], (*path, key), c)
+    check_continuation(kind, options, path, c.add)
     if kind == "hook" and "factory" in options:
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
@@ -594,7 +598,7 @@ def _build_entity(
                 )
     select = None
     if m.get("select_fields_param") is not None:
-        select = _build_param(m["select_fields_param"], (*label, "select_fields_param"), c)
+        select = build_projection(m["select_fields_param"], (*label, "select_fields_param"), c.add)
     pagination = None
     if m.get("pagination") is not None:
         pagination = _build_pagination(m["pagination"], (*label, "pagination"), c, modules)

@@ -64,6 +64,16 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class ProjectionSpec:
+    """How the wanted source fields are sent (``select_fields_param``): ``joined`` ``?fields=a,b`` (any
+    ``join``), ``repeated`` ``?col=a&col=b``, or ``bracketed`` ``?fields[]=a&fields[]=b``."""
+
+    param: str
+    style: str = "joined"  # joined | repeated | bracketed
+    join: str = ","
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     name: str
     type: FieldType
@@ -148,7 +158,7 @@ class EntitySpec:
     parent: ParentSpec | None = None
     params: dict[str, str] = field(default_factory=dict)
     incremental_field: str | None = None
-    select_param: ParamSpec | None = None
+    select_param: ProjectionSpec | None = None
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
     count: CountSpec | None = None
