@@ -20,6 +20,7 @@ from shared.errors import SpecError, SpecProblem
 from shared.paths import PathError, parse_path
 from shared.predicates import RANGE_OPS, Op
 from shared.spec.durations import DurationError, parse_duration
+from shared.spec.formats import PARAM_KEYS, build_api_formats, with_format
 from shared.spec.model import (
     ApiSpec,
     AuthSpec,
@@ -85,7 +86,6 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
     "hook": {"factory"},
 }
 PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
-FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
 WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
@@ -304,6 +304,7 @@ API_KEYS = {
     "hooks",
     "check",
     "settings",
+    "formats",
 }
 ENTITY_KEYS = {
     "name",
@@ -376,6 +377,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         else:
             modules = tuple(mods)
     settings = _build_settings(m.get("settings"), (*path, "settings"), c)
+    formats = build_api_formats(m.get("formats"), (*path, "formats"), c)
     auth = _build_auth(m.get("auth") or {"type": "none"}, (*path, "auth"), c, modules)
     headers = m.get("headers") or {}
     if not isinstance(headers, dict) or not all(
@@ -428,6 +430,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         hook_modules=modules,
         check_path=check_path,
         settings=settings,
+        formats=formats,
     )
 
 
@@ -561,7 +564,7 @@ def _build_entity(
         _check_path(records, (*label, "records"), c)
     fields = _build_fields(m.get("fields"), (*label, "fields"), c)
     by_name = {f.name: f for f in fields}
-    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields)
+    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields, api.formats if api else {})
     pk = m.get("primary_key") or []
     if isinstance(pk, str):
         pk = [pk]
@@ -731,12 +734,10 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact", "reserved", "escape"}, {"param"})
+    m = c.mapping(raw, path, {"param", "join", "value", "exact", "reserved", "escape"} | PARAM_KEYS, {"param"})
     if m is None:
         return None
-    fmt = m.get("format", "auto")
-    if fmt not in FORMATS:
-        c.add((*path, "format"), f"unknown format {fmt!r}; use one of {', '.join(sorted(FORMATS))}")
+    fmt = m.get("format", "auto")  # checked against the field's type by shared.spec.formats.with_format
     join = m.get("join")
     if join is not None and not isinstance(join, str):
         c.add((*path, "join"), "must be a separator string such as ','")
@@ -748,7 +749,7 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
         c.add((*path, "escape"), "must be one character, the API's escape character (such as a backslash)")
     return ParamSpec(
         param=str(m.get("param")),
-        format=fmt,
+        format=fmt if isinstance(fmt, str) else "literals",
         join=join,
         value=None if m.get("value") is None else str(m["value"]),
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
@@ -758,7 +759,12 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
 
 
 def _apply_filters(
-    raw: Any, path: tuple[Any, ...], c: _Checker, by_name: dict[str, FieldSpec], fields: list[FieldSpec]
+    raw: Any,
+    path: tuple[Any, ...],
+    c: _Checker,
+    by_name: dict[str, FieldSpec],
+    fields: list[FieldSpec],
+    formats: dict[str, Any] | None = None,
 ) -> list[FieldSpec]:
     if raw is None:
         return fields
@@ -799,13 +805,17 @@ def _apply_filters(
                     continue
                 low = _build_param(bm.get("low"), (*fpath, op_name, "low"), c)
                 high = _build_param(bm.get("high"), (*fpath, op_name, "high"), c)
+                if low:
+                    low = with_format(low, bm.get("low"), ftype, formats or {}, (*fpath, op_name, "low"), c)
+                if high:
+                    high = with_format(high, bm.get("high"), ftype, formats or {}, (*fpath, op_name, "high"), c)
                 if low and high:
                     filters[Op.GE] = filters.get(Op.GE) or low
                     filters[Op.LE] = filters.get(Op.LE) or high
                 continue
             param = _build_param(praw, (*fpath, op_name), c)
             if param is not None:
-                filters[op] = param
+                filters[op] = with_format(param, praw, ftype, formats or {}, (*fpath, op_name), c)
         updated[fname] = replace(by_name[fname], filters=filters)
     by_name.update(updated)
     return [updated[f.name] for f in fields]
