@@ -21,6 +21,7 @@ from shared.paths import PathError, parse_path
 from shared.predicates import RANGE_OPS, Op
 from shared.spec.continuation import CONTINUATION_OPTIONS, PATH_OPTIONS, check_continuation
 from shared.spec.durations import DurationError, parse_duration
+from shared.spec.formats import PARAM_KEYS, build_api_formats, with_format
 from shared.spec.model import (
     ApiSpec,
     AuthSpec,
@@ -89,7 +90,6 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
 }
 PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency"}
 MAX_CONCURRENCY = 16  # the HTTP session keeps 16 connections per origin
-FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
 WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
@@ -308,6 +308,7 @@ API_KEYS = {
     "hooks",
     "check",
     "settings",
+    "formats",
 }
 ENTITY_KEYS = {
     "name",
@@ -380,6 +381,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         else:
             modules = tuple(mods)
     settings = _build_settings(m.get("settings"), (*path, "settings"), c)
+    formats = build_api_formats(m.get("formats"), (*path, "formats"), c)
     auth = _build_auth(m.get("auth") or {"type": "none"}, (*path, "auth"), c, modules)
     headers = m.get("headers") or {}
     if not isinstance(headers, dict) or not all(
@@ -432,6 +434,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         hook_modules=modules,
         check_path=check_path,
         settings=settings,
+        formats=formats,
     )
 
 
@@ -573,7 +576,7 @@ def _build_entity(
         _check_path(records, (*label, "records"), c)
     fields = _build_fields(m.get("fields"), (*label, "fields"), c)
     by_name = {f.name: f for f in fields}
-    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields)
+    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields, api.formats if api else {})
     pk = m.get("primary_key") or []
     if isinstance(pk, str):
         pk = [pk]
@@ -743,12 +746,10 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact", "reserved", "escape"}, {"param"})
+    m = c.mapping(raw, path, {"param", "join", "value", "exact", "reserved", "escape"} | PARAM_KEYS, {"param"})
     if m is None:
         return None
-    fmt = m.get("format", "auto")
-    if fmt not in FORMATS:
-        c.add((*path, "format"), f"unknown format {fmt!r}; use one of {', '.join(sorted(FORMATS))}")
+    fmt = m.get("format", "auto")  # checked against the field's type by shared.spec.formats.with_format
     join = m.get("join")
     if join is not None and not isinstance(join, str):
         c.add((*path, "join"), "must be a separator string such as ','")
@@ -760,7 +761,7 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
         c.add((*path, "escape"), "must be one character, the API's escape character (such as a backslash)")
     return ParamSpec(
         param=str(m.get("param")),
-        format=fmt,
+        format=fmt if isinstance(fmt, str) else "literals",
         join=join,
         value=None if m.get("value") is None else str(m["value"]),
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
@@ -770,7 +771,12 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
 
 
 def _apply_filters(
-    raw: Any, path: tuple[Any, ...], c: _Checker, by_name: dict[str, FieldSpec], fields: list[FieldSpec]
+    raw: Any,
+    path: tuple[Any, ...],
+    c: _Checker,
+    by_name: dict[str, FieldSpec],
+    fields: list[FieldSpec],
+    formats: dict[str, Any] | None = None,
 ) -> list[FieldSpec]:
     if raw is None:
         return fields
@@ -811,13 +817,17 @@ def _apply_filters(
                     continue
                 low = _build_param(bm.get("low"), (*fpath, op_name, "low"), c)
                 high = _build_param(bm.get("high"), (*fpath, op_name, "high"), c)
+                if low:
+                    low = with_format(low, bm.get("low"), ftype, formats or {}, (*fpath, op_name, "low"), c)
+                if high:
+                    high = with_format(high, bm.get("high"), ftype, formats or {}, (*fpath, op_name, "high"), c)
                 if low and high:
                     filters[Op.GE] = filters.get(Op.GE) or low
                     filters[Op.LE] = filters.get(Op.LE) or high
                 continue
             param = _build_param(praw, (*fpath, op_name), c)
             if param is not None:
-                filters[op] = param
+                filters[op] = with_format(param, praw, ftype, formats or {}, (*fpath, op_name), c)
         updated[fname] = replace(by_name[fname], filters=filters)
     by_name.update(updated)
     return [updated[f.name] for f in fields]

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.predicates import Op
 from shared.types import FieldType
+from shared.value_formats import ValueFormat
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class ParamSpec:
     """How one predicate operator becomes a query parameter."""
 
     param: str
-    format: str = "auto"  # auto | iso8601 | date | epoch_s | epoch_ms | raw
+    format: str = "auto"  # as declared: a name (auto, iso8601_ms, epoch_s...), a pattern, or "literals"
     join: str | None = None  # for ``in``: join values with this separator; None repeats the parameter
     value: str | None = None  # fixed value, for is_null / not_null style flags
     exact: bool = True  # False: the API filters more loosely; the predicate stays in the residual
@@ -61,6 +62,9 @@ class ParamSpec:
     # parameter is always reserved. A value holding one is escaped with ``escape`` or not pushed.
     reserved: str | None = None
     escape: str | None = None  # the API's escape character for reserved characters, e.g. a backslash
+    # How values are written and compared (format, offset, compare, resolved against api.formats by the loader,
+    # shared.spec.formats); None writes the type's ``auto`` form.
+    written: ValueFormat | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,7 @@ class ApiSpec:
     hook_modules: tuple[str, ...] = ()
     check_path: str | None = None  # a cheap GET used to validate credentials
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # runtime settings (config.*)
+    formats: dict[str, Any] = field(default_factory=dict)  # per-type default filter formats (shared.spec.formats)
 
 
 @dataclass(frozen=True)
