@@ -44,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.doc_blocks import last_run, replace_block  # noqa: E402
+
 DOC = REPO / "docs" / "reliability.md"
 ARROW_KEYS = ("schema", "records", "outputSchema")
 OUTCOMES = ("answered", "typed_error", "unclear", "hang", "crash")
@@ -375,24 +377,7 @@ class Campaign:
 
 
 def write_docs(campaign: Campaign, command: str) -> None:
-    text = DOC.read_text()
-    begin, end = "<!-- bitflip:begin -->", "<!-- bitflip:end -->"
-    if begin not in text or end not in text:
-        return
-    block = "\n".join(
-        [
-            begin,
-            f"Last long run: `{command}` on {time.strftime('%Y-%m-%d')}:",
-            "",
-            "```text",
-            campaign.summary(),
-            "```",
-            end,
-        ]
-    )
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(head + block + tail)
+    replace_block(DOC, "bitflip", last_run(command, campaign.summary()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.doc_blocks import last_run, replace_block  # noqa: E402
+
 VECTORS = REPO / "tests" / "fixtures"
 ATHENA_VECTORS = VECTORS / "athena-vectors"
 APPFLOW_VECTORS = VECTORS / "appflow-vectors"
@@ -633,26 +635,7 @@ def warm_up() -> None:
 
 
 def write_docs(campaign: Campaign, command: str) -> None:
-    if not DOC.is_file():
-        return
-    text = DOC.read_text()
-    begin, end = "<!-- fuzz:begin -->", "<!-- fuzz:end -->"
-    if begin not in text or end not in text:
-        return
-    block = "\n".join(
-        [
-            begin,
-            f"Last long run: `{command}` on {time.strftime('%Y-%m-%d')}:",
-            "",
-            "```text",
-            campaign.summary(),
-            "```",
-            end,
-        ]
-    )
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(head + block + tail)
+    replace_block(DOC, "fuzz", last_run(command, campaign.summary()))
 
 
 def main(argv: list[str] | None = None) -> int:

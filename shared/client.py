@@ -117,9 +117,10 @@ class SaaSClient:
     def transport(self) -> Transport:
         if self._transport is None:
             timeout = (self.spec.api.connect_timeout_s, self.spec.api.read_timeout_s)
+            credentials = self.credentials.get()
             self._auth = build_auth(
                 self.spec.api.auth,
-                self.credentials.get(),
+                credentials,
                 self.settings,
                 session=self.session,
                 clock=self.clock,
@@ -127,7 +128,12 @@ class SaaSClient:
                 resolve_hook=self.hook,
             )
             self._transport = Transport(
-                self.spec.api, self._auth, clock=self.clock, session=self.session, base_url=self.base_url
+                self.spec.api,
+                self._auth,
+                clock=self.clock,
+                session=self.session,
+                base_url=self.base_url,
+                credentials=credentials,  # the shared quota is per credential (only a slow hash leaves memory)
             )
         return self._transport
 
@@ -260,7 +266,12 @@ class SaaSClient:
             return self._fetch_plain(
                 entity, plan, again, deadline, path, inject, missing_is_empty=missing_is_empty, window=window
             )
-        next_state = paginator.advance(state, response, body, records, size)
+        try:
+            next_state = paginator.advance(state, response, body, records, size)
+        except PaginationError as exc:
+            if exc.entity is not None:
+                raise
+            raise PaginationError(str(exc), entity=entity.name, page=number) from None
         history: list[str] = list(payload["h"])
         page_print = state_hash([len(records), records[0], records[-1]]) if records else None
         if page_print is not None and state is not None and payload.get("lp") == page_print:

@@ -69,6 +69,7 @@ RESOURCE_ANCHORS = {
     "glue": ("GlueDatabaseName", '${AWS::AccountId}:catalog"'),  # Glue checks the catalog too
     "lambda": ("AthenaConnectorFunction",),
     "athena": ("datacatalog/${AthenaCatalogName}",),
+    "dynamodb": ('"QuotaTable"',),
 }
 
 
@@ -271,12 +272,42 @@ def test_athena_role_grants_exactly_what_the_connector_calls() -> None:
         "secretsmanager:GetSecretValue",  # SAAS_SECRET_ARN
         "kms:GenerateDataKey",  # kms_key_id
         "s3:GetObject",  # an s3:// spec
+        "dynamodb:UpdateItem",  # the shared quota
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         *(a for a in RESOURCE_WILDCARD_OK if a.startswith("ec2:")),  # only with SubnetIds
     }
     spill = next(s for s in STATEMENTS if s.body.get("Sid") == "WriteSpilledBlocks")
     assert "${SpillPrefix}/*" in _text(spill.resources)  # only under the spill prefix
+
+
+def test_shared_quota_table_and_its_grants() -> None:
+    """One on-demand table, switched by SharedQuota (on by default), named to both functions, leased from only."""
+    from shared.quota.dynamodb import KEY_ATTRIBUTE, TABLE_ENV, TTL_ATTRIBUTE
+
+    assert PARAMETERS["SharedQuota"]["Default"] == "Enabled"
+    assert PARAMETERS["SharedQuota"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert TEMPLATE["Conditions"]["SharedQuotaEnabled"] == {"Fn::Equals": [{"Ref": "SharedQuota"}, "Enabled"]}
+    table = RESOURCES["QuotaTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table" and table["Condition"] == "SharedQuotaEnabled"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    for fn in FUNCTIONS.values():
+        assert environment_of(TEMPLATE, fn.logical_id)[TABLE_ENV] == {
+            "Fn::If": ["SharedQuotaEnabled", {"Ref": "QuotaTable"}, NO_VALUE]
+        }
+        role = ROLES[fn.logical_id][0]
+        grants = [s for s in STATEMENTS if s.where.startswith(f"{role}/") and any("dynamodb" in a for a in s.actions)]
+        assert len(grants) == 1, role
+        assert grants[0].actions == ["dynamodb:UpdateItem"]  # the code only ever calls UpdateItem
+        assert grants[0].resources == [{"Fn::GetAtt": ["QuotaTable", "Arn"]}]
+    # the grants exist only with the table: the statements are conditional on the same condition
+    text = _text(RESOURCES["AthenaConnectorRole"]) + _text(RESOURCES["AppFlowConnectorRole"])
+    assert text.count('"SharedQuotaEnabled"') == 2
 
 
 def test_appflow_role_reads_only_its_connections_secrets() -> None:

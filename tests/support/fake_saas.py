@@ -215,6 +215,8 @@ entities:
 
 HEADER_KEY_AUTH = '{type: api_key, in: header, name: X-API-Key, value: "{secret.api_key}"}'
 
+# This fake omits its X-Next header and Link header on the last page, as GitHub does, even when that page is
+# full: hence on_missing_next: stop for those two (tests/client/test_truncation.py covers the default).
 PAGINATION = {
     "none": "{type: none}",
     "offset": "{type: offset, page_size: 10, total_path: total}",
@@ -223,9 +225,12 @@ PAGINATION = {
     "page_number_no_total": "{type: page_number, page_size: 10}",
     "page_number_total": "{type: page_number, page_size: 10, total_path: total}",
     "cursor": "{type: cursor, cursor_path: meta.next, cursor_param: after, size_param: limit, page_size: 10}",
-    "header_cursor": "{type: header_cursor, header: X-Next, cursor_param: after, size_param: limit, page_size: 10}",
+    "header_cursor": (
+        "{type: header_cursor, header: X-Next, cursor_param: after, size_param: limit, page_size: 10, "
+        "on_missing_next: stop}"
+    ),
     "next_url": "{type: next_url, next_url_path: links.next, size_param: limit, page_size: 10}",
-    "link_header": "{type: link_header, size_param: limit, page_size: 10}",
+    "link_header": "{type: link_header, size_param: limit, page_size: 10, on_missing_next: stop}",
 }
 
 SERVER_STYLE = {"offset_no_total": "offset", "page_number_no_total": "page_number", "page_number_total": "page_number"}
