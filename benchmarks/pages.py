@@ -4,7 +4,9 @@ Standalone on purpose (stdlib + ``requests`` only): the peer's worker imports it
 so the floor, the peer and our client fetch exactly the same pages with the same HTTP stack.
 
 The demo API's ``contacts`` use cursor pagination: ``GET /contacts?page_size=N&cursor=C`` answers
-``{"results": [...], "meta": {"next_cursor": C'}}``; the last page has ``next_cursor: null``.
+``{"results": [...], "meta": {"next_cursor": C'}}``; the last page has ``next_cursor: null``. Its ``accounts`` use
+offset pagination: ``GET /accounts?offset=O&limit=N`` answers ``{"data": [...], "total": T, ...}``
+(``iter_offset_pages``: one page at a time, as the peer reads).
 """
 
 from __future__ import annotations
@@ -41,6 +43,23 @@ def iter_pages(
         yield body["results"]
         cursor = body["meta"]["next_cursor"]
         if not cursor:
+            return
+
+
+def iter_offset_pages(
+    session: requests.Session, base_url: str, entity: str = "accounts", page_size: int = 500
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield each page's records of an offset-paginated entity, one request at a time, until ``total`` is reached."""
+    url = f"{base_url.rstrip('/')}/{entity}"
+    offset = 0
+    while True:
+        response = session.get(url, params={"offset": offset, "limit": page_size}, timeout=120)
+        response.raise_for_status()
+        body = json.loads(response.content)
+        records = body["data"]
+        yield records
+        offset += len(records)
+        if not records or offset >= int(body["total"]):
             return
 
 

@@ -10,7 +10,8 @@ pyarrow and the SDK only: nothing of ours is imported. Modes:
   The data source's ``records()`` is a generator of one column-major dict per HTTP page (the SDK's streaming
   form; it wants ``{column: [values]}``, so the rows are transposed), converting what pyarrow 17 cannot cast
   from the JSON text itself: ISO-8601 timestamps ending in ``Z`` become epoch milliseconds (Athena's
-  ``timestamp`` is Arrow ``date64``); decimal and date strings, numbers and booleans go in as decoded. The SDK
+  ``timestamp`` is Arrow ``date64``); decimal and date strings, numbers and booleans go in as decoded. Pages come
+  one request at a time (``pagination``: ``cursor``, the default, or ``offset``; the SDK has no concurrency). The SDK
   runs as shipped (its 5 MB threshold decides inline or spill); ``smart_open.open`` is replaced by an in-memory
   sink, so **the S3 PUT is excluded**, as in the reference. The timed unit is ``process_event(event)`` plus
   ``json.dumps`` of the returned dict.
@@ -64,6 +65,7 @@ def peer_mode(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]
     types = {c: _proto.arrow_type(t) for c, t in cfg["types"].items()}
     schema = pa.schema([pa.field(c, types[c]) for c in columns])
     millis_columns = {c for c in columns if types[c] == pa.date64()}
+    iter_pages = pages.iter_offset_pages if cfg.get("pagination") == "offset" else pages.iter_pages
     session = pages.new_session(cfg["api_key"])
 
     class Sink(io.BytesIO):
@@ -92,7 +94,7 @@ def peer_mode(cfg: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]
             return schema
 
         def records(self, database_name: str, table_name: str, split: Any) -> Iterator[dict[str, list[Any]]]:
-            for records in pages.iter_pages(session, cfg["base_url"], cfg["entity"], cfg["page_size"]):
+            for records in iter_pages(session, cfg["base_url"], cfg["entity"], cfg["page_size"]):
                 data = {c: [r.get(c) for r in records] for c in columns}
                 for c in millis_columns:
                     data[c] = _to_millis(data[c])

@@ -14,6 +14,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from benchmarks.doc_blocks import keep_section
+
 MIB = 2**20
 LAMBDA_UNZIPPED_MIB = 250
 
@@ -253,7 +255,8 @@ def write(results: dict[str, Any], out_md: Path, img_dir: Path) -> None:
     made = plots(results, img_dir)
     out_md.parent.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(img_dir, out_md.parent)
-    out_md.write_text("\n".join(render(results, made, rel)) + "\n")
+    text = "\n".join(render(results, made, rel)) + "\n"
+    out_md.write_text(keep_section(out_md, text, "scale"))  # benchmarks.scale's section, written by that run
 
 
 def render(results: dict[str, Any], made: dict[str, str], img_rel: str) -> list[str]:

@@ -12,6 +12,13 @@ spec's ``pagination.concurrency`` at K and at 1 (one page at a time), and its wa
 Targets (issue 13): offset within 1.2x of the concurrent bound, cursor within 1.1x of the sequential bound. Pages
 are counted by the demo API (requests it answered during the read). The spec keeps the demo's client-side rate
 limit (500 requests/s), which K requests every 100 ms stay under. Prints a table; ``--json`` writes the numbers.
+
+Beside ours, the peer Python SDK (``athena-federation`` 0.1.6, ``benchmarks/peer_worker.py`` in
+``benchmarks/.venv-peer``) answers the same ReadRecordsRequest for the same entity, columns, latency and page size
+in a process of its own (a fresh one each time, set up before the clock starts, as ours). It reads one page at a
+time: it has no concurrency, no quota and no split sizing, so its only bound is the sequential one. Without
+``--no-peer`` the peer's virtualenv is created when missing (not with ``--quick``); when it cannot be, the output
+says the peer was not run and why.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from typing import Any
 import requests
 import yaml
 
+from benchmarks import harness, peer_env
+from benchmarks._proto import block_modules
 from benchmarks.services import API_KEY, DemoApi
 
 ENTITIES = {"accounts": "offset", "contacts": "cursor"}
@@ -39,6 +48,8 @@ PAGE_SIZE = 100
 K = 4
 LATENCIES_MS = (100, 300)
 TARGETS = {"offset": ("concurrent", 1.2), "cursor": ("sequential", 1.1)}
+PEER = "peer"  # the concurrency column of the peer's rows
+PEER_NOTE = "the peer reads one page at a time: it has no concurrency, quota or split sizing"
 
 
 def spec_text(concurrency: int) -> str:
@@ -56,6 +67,9 @@ def spec_text(concurrency: int) -> str:
 
 def child(config: dict[str, Any]) -> dict[str, Any]:
     """One ReadRecords of the whole entity (one split) through the handler; the handler's wall time."""
+    # pandas and numpy hidden, as in the Lambda package (which carries neither) and as benchmarks.run does: with
+    # the virtualenv's pandas present, pyarrow imported it inside the timed read (about 0.5-1 s of a first read).
+    block_modules(["pandas", "numpy"])
     import pyarrow as pa
 
     from athena_connector.handler import lambda_handler
@@ -122,7 +136,9 @@ def run_child(config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------- the orchestrator
 
 
-def measure(rows: int, reps: int) -> list[dict[str, Any]]:
+def measure(
+    rows: int, reps: int, latencies: tuple[int, ...] = LATENCIES_MS, peer: bool = False
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, DemoApi({e: rows for e in ENTITIES}) as api:
         specs = {}
@@ -131,7 +147,7 @@ def measure(rows: int, reps: int) -> list[dict[str, Any]]:
             path.write_text(spec_text(k))
             specs[k] = path
         admin = api.root_url + "/_admin"
-        for latency in LATENCIES_MS:
+        for latency in latencies:
             requests.post(f"{admin}/config", json={"latency_ms": latency}, timeout=10).raise_for_status()
             for entity, style in ENTITIES.items():
                 for k in (K, 1):
@@ -154,10 +170,64 @@ def measure(rows: int, reps: int) -> list[dict[str, Any]]:
                         pages.append(stats["routes"].get(f"GET /api/v1/{entity}", 0))
                     results.append(_row(entity, style, latency, k, walls, pages))
                     print(_format(results[-1]), file=sys.stderr, flush=True)
+                if peer:
+                    walls, pages = measure_peer(api, entity, rows, reps, Path(tmp) / "peer.log")
+                    results.append(_row(entity, style, latency, PEER, walls, pages))
+                    print(_format(results[-1]), file=sys.stderr, flush=True)
     return results
 
 
-def _row(entity: str, style: str, latency: int, k: int, walls: list[float], pages: list[int]) -> dict[str, Any]:
+def measure_peer(api: DemoApi, entity: str, rows: int, reps: int, log_path: Path) -> tuple[list[float], list[int]]:
+    """The peer SDK's ReadRecords of the whole entity, ``reps`` times; walls and the pages the API answered."""
+    from athena_connector.schema import table_schema
+    from shared.spec import load_spec
+
+    schema = table_schema(load_spec("demo").entity(entity), "timestamp").schema
+    cfg = {
+        "base_url": api.base_url,
+        "api_key": API_KEY,
+        "entity": entity,
+        "pagination": ENTITIES[entity],
+        "schema_name": "demo_crm",
+        "page_size": PAGE_SIZE,
+        "columns": COLUMNS,
+        "types": {c: str(schema.field(c).type).replace(" ", "") for c in COLUMNS},
+        "rows": rows,
+        "bucket": "unused-bench-bucket",
+        "max_block_size": 16_000_000,
+        "max_inline_block_size": 6_000_000,
+    }
+    argv = [str(peer_env.peer_python()), str(harness.HERE / "peer_worker.py"), "peer", "--config", json.dumps(cfg)]
+    admin = api.root_url + "/_admin"
+    walls, pages = [], []
+    with log_path.open("a") as log:
+        for _ in range(reps):  # a fresh process each time, set up before the clock starts, as ours is
+            worker = harness.Worker(f"peer {entity}", argv, harness.child_env({}), log)
+            try:
+                requests.delete(f"{admin}/stats", timeout=10).raise_for_status()
+                out = worker.run(validate=True)
+                stats = requests.get(f"{admin}/stats", timeout=10).json()
+            finally:
+                worker.close()
+            if "error" in out:
+                raise RuntimeError(f"the peer's read failed: {out['error']} (log: {log_path.read_text()[-2000:]})")
+            assert out["rows"] == rows, f"peer {entity}: {out['rows']} rows of {rows}"
+            walls.append(out["wall"])
+            pages.append(stats["routes"].get(f"GET /api/v1/{entity}", 0))
+    return walls, pages
+
+
+def peer_setup(create: bool) -> tuple[bool, str]:
+    """(run the peer?, why or why not): the peer's virtualenv as it is, or created when ``create``."""
+    if peer_env.peer_ready():
+        return True, f"{peer_env.PEER_SDK} in {peer_env.PEER_VENV.relative_to(harness.REPO)}"
+    if not create:
+        return False, f"{peer_env.PEER_VENV.relative_to(harness.REPO)} does not exist (`python -m benchmarks.peer_env`)"
+    ok, note = peer_env.ensure_peer_venv(sys.stderr)
+    return ok, note if not ok else f"{peer_env.PEER_SDK} in {peer_env.PEER_VENV.relative_to(harness.REPO)} ({note})"
+
+
+def _row(entity: str, style: str, latency: int, k: int | str, walls: list[float], pages: list[int]) -> dict[str, Any]:
     wall = statistics.median(walls)
     n = max(pages)
     sequential = n * latency / 1000
@@ -175,7 +245,9 @@ def _row(entity: str, style: str, latency: int, k: int, walls: list[float], page
         "vs_sequential": round(wall / sequential, 3),
         "vs_concurrent": round(wall / concurrent, 3),
     }
-    if k == K:
+    if k == PEER:
+        row["note"] = PEER_NOTE
+    elif k == K:
         bound, target = TARGETS[style]
         ratio = row[f"vs_{bound}"]
         row["target"] = f"<= {target}x the {bound} bound"
@@ -185,8 +257,11 @@ def _row(entity: str, style: str, latency: int, k: int, walls: list[float], page
 
 def _format(row: dict[str, Any]) -> str:
     target = f"{row.get('target', '')} {'met' if row.get('met') else ('MISSED' if 'met' in row else '')}"
+    if row["concurrency"] == PEER:
+        target = "none (one page at a time)"
+    who = "peer SDK" if row["concurrency"] == PEER else f"K={row['concurrency']}"
     return (
-        f"| {row['entity']} ({row['pagination']}) | {row['latency_ms']} ms | K={row['concurrency']} | {row['pages']} "
+        f"| {row['entity']} ({row['pagination']}) | {row['latency_ms']} ms | {who} | {row['pages']} "
         f"| {row['wall_s']:.2f} s | {row['sequential_bound_s']:.2f} s | {row['concurrent_bound_s']:.2f} s "
         f"| {row['vs_sequential']:.2f}x | {row['vs_concurrent']:.2f}x | {target.strip()} |"
     )
@@ -195,27 +270,35 @@ def _format(row: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale_pages", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 rows and one repetition (a smoke run)")
-    parser.add_argument("--rows", type=int, default=6000, help="records per entity (default 6000: 60 pages)")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions per variant (median reported)")
+    parser.add_argument("--rows", type=int, help="records per entity (default 6000: 60 pages; --quick: 2000)")
+    parser.add_argument("--reps", type=int, help="repetitions per variant, median reported (default 3; --quick: 1)")
+    parser.add_argument("--latencies", type=int, nargs="+", default=list(LATENCIES_MS), help="ms per request")
+    parser.add_argument("--no-peer", action="store_true", help="leave the peer SDK out")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return 0
-    rows, reps = (2000, 1) if args.quick else (args.rows, args.reps)
+    rows = args.rows or (2000 if args.quick else 6000)
+    reps = args.reps or (1 if args.quick else 3)
+    peer, peer_note = (False, "left out (--no-peer)") if args.no_peer else peer_setup(create=not args.quick)
     header = (
         "| entity (pagination) | latency | concurrency | pages | wall (median) | sequential bound | concurrent bound "
         "| wall / sequential | wall / concurrent | target |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     print(f"One split, {rows} records, {PAGE_SIZE} a page, K={K}, median of {reps}; bounds: pages x latency (/ K)",
           file=sys.stderr)  # fmt: skip
-    results = measure(rows, reps)
+    print(f"peer: {PEER_NOTE}; " + (f"ran: {peer_note}" if peer else f"not run: {peer_note}"), file=sys.stderr)
+    results = measure(rows, reps, tuple(args.latencies), peer)
     print(header)
     for row in results:
         print(_format(row))
+    print(f"\nThe peer SDK: {PEER_NOTE}." if peer else f"\nThe peer SDK was not run: {peer_note}.")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        settings = {"rows": rows, "reps": reps, "page_size": PAGE_SIZE, "k": K, "latencies_ms": args.latencies}
+        report = {"settings": settings, "rows": results, "peer": {"ran": peer, "note": peer_note, "what": PEER_NOTE}}
+        args.json.write_text(json.dumps(report, indent=2))
     return 0 if all(r.get("met", True) for r in results) else 1
 
 
