@@ -144,7 +144,12 @@ class _Builder:
         kind = f.type.kind
         exact = False
         pushed = False
-        if p.op in filters and p.op not in (Op.IN,):
+        if p.op is Op.NOT_IN:
+            spec_or_none = filters.get(Op.NOT_IN)
+            if spec_or_none is not None and p.value and self.put_many(spec_or_none, f, p.value):
+                # SQL's NOT IN drops nulls; an API that keeps them sends more than asked: the residual decides
+                pushed, exact = True, self.approx_exact(spec_or_none, f) and spec_or_none.nulls == "excluded"
+        elif p.op in filters and p.op not in (Op.IN,):
             spec = filters[p.op]
             if self.put(spec, f, p.value):
                 pushed, exact = True, self.approx_exact(spec, f)

@@ -60,6 +60,9 @@ class ParamSpec:
     # parameter is always reserved. A value holding one is escaped with ``escape`` or not pushed.
     reserved: str | None = None
     escape: str | None = None  # the API's escape character for reserved characters, e.g. a backslash
+    # ``not_in`` only: whether the API's answer keeps records whose field is null or missing ("included") or
+    # drops them as SQL does ("excluded"). The catch-all partition owns the nulls, so it pushes only "included".
+    nulls: str | None = None
 
 
 @dataclass(frozen=True)
