@@ -23,8 +23,8 @@ from typing import Any
 from athena_connector.config import ConnectorConfig
 from athena_connector.runtime import Runtime
 from shared.counts import count_matching
-from shared.density import DensityEstimator, Probe
 from shared.deadline import Deadline
+from shared.density import DensityEstimator, Probe
 from shared.errors import SaaSClientError
 from shared.predicates import Predicate
 from shared.records import Extractor

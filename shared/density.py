@@ -10,8 +10,9 @@ declaration this module answers from ordinary list pages filtered to the window,
    density times the window's width. Records sorted by the field (ids in id order) answer at the first
    sub-window; records in another order (a time field read in id order) a few sub-windows later.
 3. An open end (``low`` or ``high`` None) has no width: the data's extent there (the most extreme value
-   found) is searched with pages of one record, ``field >= m + w`` (or ``field < m - w``) from the sample's extreme ``m``, ``w`` starting at the
-   sample's spread and doubling, then a few halvings. The extent is kept for the estimator's later windows (one partition of one query).
+   found) is searched with pages of one record, ``field >= m + w`` (or ``field < m - w``) from the sample's
+   extreme ``m``, ``w`` starting at the sample's spread and doubling, then a few halvings. The extent is kept
+   for the estimator's later windows (one partition of one query).
 
 When every sub-window is still more than a page, the density is at least a page over the smallest one: that
 lower bound is returned, but never under ``target + 1`` (the window is cut and its halves estimated again).

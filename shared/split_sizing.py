@@ -57,9 +57,9 @@ class Sizer:
     ``count(low, high)`` asks the API (None = open end; it may answer None: unknown, the window stays as it
     is); ``may_probe()`` says whether there is time for another probe. ``exact`` says whether counts add up:
     then a cut window's right half is its count minus the left's; estimates (``shared.density``) are not
-    subtracted but asked for again. When time runs out the pieces stop; ``stopped_at`` is then the edge the next page starts
-    from (None when every piece was given). The first piece of a call is always given, unsized if need be,
-    so a paged plan always moves forward.
+    subtracted but asked for again. When time runs out the pieces stop; ``stopped_at`` is then the edge the
+    next page starts from (None when every piece was given). The first piece of a call is always given,
+    unsized if need be, so a paged plan always moves forward.
     """
 
     def __init__(
