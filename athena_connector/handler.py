@@ -42,7 +42,6 @@ from athena_connector.wire import (
     PingRequest,
     PingResponse,
     ReadRecordsRequest,
-    ReadRecordsResponse,
     Request,
     Response,
     UserDefinedFunctionRequest,
@@ -58,7 +57,6 @@ from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PART
 SOURCE_TYPE = "saas_connectors"
 METADATA_MARGIN_S = 1.0
 MAX_MARGIN_SHARE = 0.2
-_LOG_KEYS = ("query_id", "request_type", "catalog", "table", "split")
 
 
 def _split_label(properties: dict[str, str]) -> str:
@@ -67,7 +65,7 @@ def _split_label(properties: dict[str, str]) -> str:
     if kind == "parent":
         try:
             count = len(json.loads(properties.get(PARENTS) or "[]"))
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # a forged split: the read refuses it with the reason
             count = -1
         label = f"{count} parent keys"
     elif kind:
@@ -177,8 +175,18 @@ def _record_read(stats: read.ReadStats) -> None:
     )
 
 
+def _response_size(out: dict[str, Any]) -> int:
+    """Bytes of ``json.dumps(out)``; an inline block's base64 (up to 6 MB, never escaped) is counted by its
+    length instead of being serialized twice."""
+    block = out.get("records")
+    if isinstance(block, dict) and isinstance(block.get("records"), str) and len(block["records"]) > 4096:
+        rows = block["records"]
+        return len(json.dumps({**out, "records": {**block, "records": ""}})) + len(rows)
+    return len(json.dumps(out))
+
+
 def _check_size(out: dict[str, Any], where: str) -> None:
-    size = len(json.dumps(out))
+    size = _response_size(out)
     if size > LAMBDA_RESPONSE_LIMIT:
         raise InternalServiceException(f"{where}: the response would be {size} bytes, over Lambda's 6 MB limit")
 
@@ -195,26 +203,27 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 def _serve(event: Any, context: Any) -> dict[str, Any]:
     configure_shared_loggers()
-    logger.remove_keys(_LOG_KEYS)
+    # Per-thread keys (a ContextVar): invocations served in parallel threads in one process (the local runner's
+    # workers) each label their own lines; in Lambda there is one invocation per process and it is the same.
+    logger.thread_safe_clear_keys()
     started = time.perf_counter()
     _count("Requests", 1)
     where = ""
     try:
         request = parse_request(event)
         where = describe(request)
-        logger.append_keys(
+        logger.thread_safe_append_keys(
             query_id=getattr(request, "query_id", None),
             request_type=request.WIRE_TYPE,
             catalog=getattr(request, "catalog_name", None),
         )
         if getattr(request, "table_name", None) is not None:
-            logger.append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
+            logger.thread_safe_append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
         if isinstance(request, ReadRecordsRequest):
-            logger.append_keys(split=_split_label(dict(request.split.properties)))
+            logger.thread_safe_append_keys(split=_split_label(dict(request.split.properties)))
         response = dispatch(request, context)
         out = to_wire(response, SERDE_VERSION)
-        if not isinstance(response, ReadRecordsResponse):  # inline records were sized by the writer
-            _check_size(out, where)
+        _check_size(out, where)  # every answer, zero rows too: echoed names can be as big as the rows
     except Exception as exc:
         error = to_athena_error(exc, where)
         if isinstance(error, FederationThrottleException):

@@ -4,6 +4,11 @@ Every paginator has the same three verbs (after dlt's): ``first`` prepares the f
 ``resume`` prepares a request from a saved state, ``advance`` reads a response and returns the next
 state or None at the end. The state always round-trips through ``shared.tokens``.
 
+Paginators whose later requests are known before the earlier answers arrive (offset, page number) also
+have ``ahead`` (:class:`Predictable`): the state some pages further on, so a read can send those requests
+at once. It is only a guess; the read uses a response fetched ahead only when its request is exactly the
+one ``advance`` leads to (see ``shared.concurrent_pages``).
+
 Example (cursor in the body)::
 
     pagination: {type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor, size_param: page_size}
@@ -14,7 +19,7 @@ Example (cursor in the body)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 import requests
@@ -34,6 +39,17 @@ class Paginator(Protocol):
     def advance(
         self, state: State | None, response: requests.Response, body: Any, records: list[Any], page_size: int
     ) -> State | None: ...
+
+
+@runtime_checkable
+class Predictable(Protocol):
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        """The state ``pages`` pages after ``state``, if each page holds as many records as the one read before it
+        (from ``previous`` to ``state``; None stands for the first page's state, as in ``advance``) or else
+        ``page_size``; None when that page would start at or past ``total`` records."""
+        ...
 
 
 def _set_param(call: Call, name: str | None, value: Any) -> None:
@@ -105,6 +121,17 @@ class OffsetPaginator:
         after = int((state or {"o": 0})["o"]) + len(records)
         return None if self.stop.ended(body, len(records), page_size, after) else {"o": after}
 
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        at = int((state or {"o": 0})["o"])
+        served = at - int((previous or {"o": 0})["o"])
+        step = served if 0 < served < page_size else page_size  # a silent cap on the page size: expect it again
+        target = at + pages * step
+        if total is not None and target >= total:
+            return None
+        return {"o": target}
+
 
 class PageNumberPaginator:
     """``?page=N&per_page=M``; state ``{"p": next_page}``."""
@@ -133,6 +160,14 @@ class PageNumberPaginator:
                 return None
         seen = (page - self.start) * page_size + len(records)
         return None if self.stop.ended(body, len(records), page_size, seen) else {"p": page + 1}
+
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        target = int((state or {"p": self.start})["p"]) + pages
+        if total is not None and (target - self.start) * page_size >= total:
+            return None
+        return {"p": target}
 
 
 class CursorPaginator:

@@ -84,9 +84,10 @@ PAGINATION_REQUIRED: dict[str, set[str]] = {
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
 }
-PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
+PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency"}
+MAX_CONCURRENCY = 16  # the HTTP session keeps 16 connections per origin
 FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
-WRITE_OPS = {"create", "update", "upsert"}
+WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
 MAX_PARTITIONS = 1000
@@ -515,6 +516,13 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
     max_pages = m.get("max_pages")
     if max_pages is not None:
         max_pages = c.number(max_pages, (*path, "max_pages"), None, minimum=1, integer=True)
+    concurrency = c.number(m.get("concurrency"), (*path, "concurrency"), 4, minimum=1, integer=True)
+    if concurrency > MAX_CONCURRENCY:
+        c.add(
+            (*path, "concurrency"),
+            f"must be at most {MAX_CONCURRENCY} (requests in flight per read), got {concurrency}",
+        )
+        concurrency = MAX_CONCURRENCY
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
     for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path"):
         if key in options:
@@ -523,7 +531,7 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
         c.add((*path, "start"), "must be an integer (the first page's number)")
-    return PaginationSpec(kind, int(page_size), max_size, options, max_pages)
+    return PaginationSpec(kind, int(page_size), max_size, options, max_pages, int(concurrency))
 
 
 def _check_path(value: Any, path: tuple[Any, ...], c: _Checker) -> str | None:
@@ -633,14 +641,21 @@ def _build_entity(
             if om is None:
                 continue
             method = str(om.get("method", "")).upper()
-            if method not in ("POST", "PUT", "PATCH"):
+            if op == "delete":
+                if method != "DELETE":
+                    c.add((*label, "write", op, "method"), f"must be DELETE, got {om.get('method')!r}")
+                if om.get("body_path") is not None:
+                    c.add((*label, "write", op, "body_path"), "a delete sends no body")
+            elif method not in ("POST", "PUT", "PATCH"):
                 c.add((*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}")
             wpath = c.string(om.get("path"), (*label, "write", op, "path"), "")
             for ph in PLACEHOLDER_RE.findall(wpath or ""):
                 if ph not in by_name:
                     c.add((*label, "write", op, "path"), f"placeholder {{{ph}}} names no declared field")
-            if op in ("update", "upsert") and not pk:
+            if op in ("update", "upsert", "delete") and not pk:
                 c.add((*label, "write", op), f"'{op}' needs a primary_key on the entity")
+            if op == "delete" and pk and not set(PLACEHOLDER_RE.findall(wpath or "")) & set(pk):
+                c.add((*label, "write", op, "path"), "must name the record by its primary key, e.g. /things/{id}")
             writes[op] = WriteOpSpec(method, wpath or "", om.get("body_path"))
     get_path = None
     if m.get("get") is not None:

@@ -44,6 +44,7 @@ class PaginationSpec:
     max_page_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     max_pages: int | None = None
+    concurrency: int = 4  # requests one read keeps in flight (offset/page number with a total; else 1 ahead)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class EntitySpec:
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
     count: CountSpec | None = None
-    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
+    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert | delete
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
     reader: str | None = None  # module:Class for an entity that fits no declaration
