@@ -20,6 +20,8 @@ Connector-specific:
   counts at most this many in each (entities that declare ``count``). Default: what one split reads in half
   of this function's timeout at ``split_page_seconds`` a page (or the spec's rate limit, when slower);
 * ``split_page_seconds``: the time one page takes, for that default (default 0.3);
+* ``split_probes``: ``false`` keeps the static windows of entities that declare no ``count`` (default ``true``:
+  they are sized from small probe pages, ``shared.density``);
 * ``deadline_margin_seconds``: time kept in reserve before the Lambda timeout for finishing a response
   (default 5; never more than a fifth of the time an invocation starts with).
 
@@ -56,6 +58,7 @@ ENVIRONMENT_KEYS = (
     "deadline_margin_seconds",
     "max_rows_per_split",
     "split_page_seconds",
+    "split_probes",
     "SAAS_SPEC",
     "SAAS_BASE_URL",
     "SAAS_SECRET_ARN",
@@ -108,6 +111,7 @@ class ConnectorConfig:
     deadline_margin_s: float = 5.0
     max_rows_per_split: int | None = None
     split_page_seconds: float = 0.3
+    split_probes: bool = True
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ConnectorConfig:
@@ -136,6 +140,7 @@ class ConnectorConfig:
             deadline_margin_s=_number(env, "deadline_margin_seconds", 5.0, 0),
             max_rows_per_split=int(_number(env, "max_rows_per_split", 0, 1)) or None,
             split_page_seconds=_number(env, "split_page_seconds", 0.3, 0.001),
+            split_probes=_bool(env, "split_probes", True),
         )
 
     def with_config_options(self, options: Mapping[str, str]) -> ConnectorConfig:

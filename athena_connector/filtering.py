@@ -225,12 +225,14 @@ def predicate_mask(column: pa.Array, predicate: Predicate) -> pa.Array:
     }
     if op in compare:
         mask = compare[op](values, scalar(predicate.value))
-    elif op is Op.IN:
+    elif op in (Op.IN, Op.NOT_IN):
         members = [scalar(v) for v in predicate.value]
         if not members:
-            return _false(len(column))
+            return pc.is_valid(column) if op is Op.NOT_IN else _false(len(column))
         value_set = comparable(pa.array([m.as_py() for m in members], type=members[0].type))
         mask = pc.is_in(values, value_set=value_set, skip_nulls=True)
+        if op is Op.NOT_IN:
+            mask = pc.and_(pc.invert(mask), pc.is_valid(column))
     elif op is Op.BETWEEN:
         low, high = predicate.value
         mask = pc.and_(pc.greater_equal(values, scalar(low)), pc.less_equal(values, scalar(high)))

@@ -7,11 +7,11 @@ Python objects after the Arrow build.
 
 What is pushed to the API: the summary translated to the shared predicates (``constraints_to_predicates``)
 plus the split's bounds and its partition's ``field = value``, through the spec's declared filters
-(``shared.pushdown``). The catch-all partition pushes nothing of its own: it keeps, locally, the rows whose
-partition field is none of the declared values, or NULL. What the API ignores or applies loosely does not
-matter: every row is filtered again. If the API refuses the pushed parameters on the first page (HTTP
-400/422, e.g. a value outside what it accepts), the split is read again without the query's parameters and
-filtered locally, so the answer is still exact.
+(``shared.pushdown``). The catch-all partition keeps, locally, the rows whose partition field is none of the
+declared values, or NULL, and pushes ``not_in`` only where the API's filter keeps NULLs (``shared.splits``).
+What the API ignores or applies loosely does not matter: every row is filtered again. If the API refuses the
+pushed parameters on the first page (HTTP 400/422, e.g. a value outside what it accepts), the split is read
+again without the query's parameters and filtered locally, so the answer is still exact.
 
 LIMIT (advertised as ``supports_limit_pushdown``) applies only without ORDER BY and without expressions;
 the read stops once that many rows have passed the exact filter. count(*) (a request schema with no

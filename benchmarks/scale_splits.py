@@ -3,8 +3,10 @@
 Run on its own: ``python -m benchmarks.scale_splits [--scales 1 10 100] [--target N]``.
 
 For each scale, a demo API (in this process, on loopback) and GetSplits through ``lambda_handler`` with JSON
-events, paged with continuation tokens, twice: with the bundled spec (counts declared: splits sized to the
-target) and with its ``count`` declarations removed (the static hints only). Each split's rows are the API's
+events, paged with continuation tokens, three times: with the bundled spec (counts declared: splits sized to
+the target by count probes), with its ``count`` declarations removed (``probed``: sizes estimated from probe
+pages, ``shared.density``) and the same with ``split_probes=false`` (``static``: the hints only). ``probes`` is
+the number of requests the API received during planning (its own request counter). Each split's rows are the API's
 exact count for that split's window and partition. The target defaults to what one split reads in half of a
 900 s Lambda at 100 records a page and 0.3 s a page (``shared.split_sizing.default_target(100, None)``).
 Planning time is the wall time of all GetSplits calls for the entity (the API's count index is built before
@@ -38,6 +40,7 @@ class Row:
     largest: int
     calls: int
     seconds: float
+    probes: int
 
 
 def _uncounted_spec(directory: Path) -> Path:
@@ -116,7 +119,8 @@ def run(scales: list[float], target: int) -> list[Row]:
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        specs = {"counted": "demo", "static": str(_uncounted_spec(Path(tmp)))}
+        uncounted = str(_uncounted_spec(Path(tmp)))
+        specs = {"counted": ("demo", "true"), "probed": (uncounted, "true"), "static": (uncounted, "false")}
         for scale in scales:
             with DemoServer(port=0, scale=scale) as server:
                 os.environ.update(
@@ -130,12 +134,18 @@ def run(scales: list[float], target: int) -> list[Row]:
                 for entity in ENTITIES:
                     _warm(client, entity)
                     total = count_matching(client, client.entity(entity), [], Deadline.none())
-                    for label, spec in specs.items():
-                        os.environ["SAAS_SPEC"] = spec
+                    for label, (spec, probes) in specs.items():
+                        os.environ.update(SAAS_SPEC=spec, split_probes=probes)
                         reset_runtime()
-                        splits, calls, seconds = _plan(entity)
+                        server.app.stats.reset()
+                        try:
+                            splits, calls, seconds = _plan(entity)
+                        except Exception as exc:  # reported in the table; the run goes on
+                            print(f"{scale:>6g}x  {entity:<9} {label:<8} FAILED: {str(exc)[:300]}", flush=True)
+                            continue
+                        requests = server.app.stats.snapshot()["requests_total"]
                         largest = max(_rows(client, entity, p) for p in splits)
-                        rows.append(Row(scale, entity, label, total, len(splits), largest, calls, seconds))
+                        rows.append(Row(scale, entity, label, total, len(splits), largest, calls, seconds, requests))
                         print(_format(rows[-1], target), flush=True)
     return rows
 
@@ -144,7 +154,8 @@ def _format(row: Row, target: int) -> str:
     mark = "ok" if row.largest <= target else "OVER"
     return (
         f"{row.scale:>6g}x  {row.entity:<9} {row.spec:<8} records {row.records:>9,}  splits {row.splits:>5}  "
-        f"largest {row.largest:>9,} ({mark})  GetSplits calls {row.calls:>3}  planning {row.seconds:7.3f} s"
+        f"largest {row.largest:>9,} ({mark})  GetSplits calls {row.calls:>3}  probes {row.probes:>5}  "
+        f"planning {row.seconds:7.3f} s"
     )
 
 

@@ -3,7 +3,7 @@
 Split planning asks "how many match?" many times over narrowing windows; a scan over the cores of two million
 generated rows takes seconds, a bisection over a sorted column microseconds. Two query shapes are indexed,
 the ones count probes send: range conditions on one timestamp core field (no id bounds), and one enum
-``in`` condition with or without id bounds. Anything else returns None and the table scans as before.
+``in`` or ``not_in`` condition with or without id bounds. Anything else returns None and the table scans as before.
 
 The base rows never change (record ``i`` is a pure function of the seed), so the index is built once; the
 few written, mutated or deleted records are corrected for at count time.
@@ -49,14 +49,16 @@ class CountIndex:
                 else:
                     hi = min(hi, _UPPER[c.op](values, c.value))
             return max(0, hi - lo)
-        if len(conditions) == 1 and conditions[0].op == "in" and conditions[0].kind == "enum":
+        if len(conditions) == 1 and conditions[0].op in ("in", "not_in") and conditions[0].kind == "enum":
             by_value = self._enum(name, idx)
             low = max(query.id_min or 1, 1)
             high = query.id_max if query.id_max is not None else self.base_count
             if low > high:
                 return 0
             total = 0
-            for value in conditions[0].value:
+            chosen = conditions[0].value
+            wanted = chosen if conditions[0].op == "in" else [v for v in by_value if v not in chosen]
+            for value in wanted:
                 ids = by_value.get(value)
                 if ids is not None:
                     total += bisect_right(ids, high) - bisect_left(ids, low)

@@ -23,7 +23,7 @@ class Condition:
     """``field op value``; ``value`` is normalised for ``kind`` (see :meth:`normalise`)."""
 
     field: str
-    op: str  # "ge" | "gt" | "lt" | "le" | "in"
+    op: str  # "ge" | "gt" | "lt" | "le" | "in" | "not_in" (keeps records without a value, as many APIs do)
     value: Any
     kind: str  # "timestamp" (Unix seconds) | "date" (str) | "decimal" (cents) | "enum" (str)
 
@@ -31,6 +31,8 @@ class Condition:
         value = self.value
         if self.op == "in":
             return lambda v: v in value
+        if self.op == "not_in":
+            return lambda v: v not in value
         if self.op == "ge":
             return lambda v: v is not None and v >= value
         if self.op == "gt":
@@ -127,6 +129,7 @@ FILTERS: dict[str, dict[str, FilterSpec]] = {
     },
     "deals": {
         "stage": FilterSpec("stage", "in", "enum", vocab.DEAL_STAGES),
+        "stage_not_in": FilterSpec("stage", "not_in", "enum", vocab.DEAL_STAGES),
         "updated_since": _ts("updated_at", "ge"),
         "close_date_from": FilterSpec("close_date", "ge", "date"),
         "close_date_to": FilterSpec("close_date", "le", "date"),

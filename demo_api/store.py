@@ -136,6 +136,8 @@ class Table:
     def scan(self, after_id: int, query: Query, limit: int) -> list[Record]:
         """Up to ``limit`` matching records with id > ``after_id``, ascending by id."""
         plan = query.plan(self.gen.core_fields)
+        if query.filtered and self._indexed_count(query, plan) == 0:
+            return []  # the count index says nothing matches: no scan of every row to find nothing
         return [rec for _, rec in islice(self._matches(after_id, query, plan, True), limit) if rec is not None]
 
     def count(self, query: Query) -> int:

@@ -21,6 +21,7 @@ class Op(StrEnum):
     GT = "gt"
     GE = "ge"
     IN = "in"
+    NOT_IN = "not_in"
     BETWEEN = "between"
     IS_NULL = "is_null"
     NOT_NULL = "not_null"
@@ -33,7 +34,7 @@ RANGE_OPS = frozenset({Op.LT, Op.LE, Op.GT, Op.GE, Op.BETWEEN})
 class Predicate:
     """``field op value``. ``value`` is a typed Python value; a tuple for ``in`` and ``between``.
 
-    Comparisons with null are false (SQL semantics): ``ne`` and ``in`` never match a null.
+    Comparisons with null are false (SQL semantics): ``ne``, ``in`` and ``not_in`` never match a null.
     """
 
     field: str
@@ -41,7 +42,7 @@ class Predicate:
     value: Any = None
 
     def __post_init__(self) -> None:
-        if self.op is Op.IN and not isinstance(self.value, tuple):
+        if self.op in (Op.IN, Op.NOT_IN) and not isinstance(self.value, tuple):
             object.__setattr__(self, "value", tuple(self.value))
         if self.op is Op.BETWEEN and (not isinstance(self.value, tuple) or len(self.value) != 2):
             raise ValueError("between needs a (low, high) pair")
@@ -67,6 +68,8 @@ class Predicate:
             return value != target
         if op is Op.IN:
             return value in target
+        if op is Op.NOT_IN:
+            return value not in target
         if op is Op.LT:
             return value < target
         if op is Op.LE:

@@ -129,6 +129,13 @@ class _Builder:
         if p.op in (Op.IS_NULL, Op.NOT_NULL):
             if p.op in filters and self.put(filters[p.op], f, p.value):
                 pushed, exact = True, filters[p.op].exact
+        elif p.op is Op.NOT_IN:
+            spec = filters.get(Op.NOT_IN)
+            if spec is not None and p.value:
+                ok, ok_exact = self.equal_ok(spec, f, p.value, Op.NE)  # "none of these": as strict as ne
+                if ok and self.put_many(spec, f, p.value):
+                    # SQL's NOT IN drops nulls; an API that keeps them sends more than asked: the residual decides
+                    pushed, exact = True, ok_exact and spec.nulls == "excluded"
         else:
             for op, values in _equality_forms(p, filters):
                 ok, ok_exact = self.equal_ok(filters[op], f, values, p.op if p.op is Op.NE else op)

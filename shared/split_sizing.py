@@ -54,23 +54,27 @@ def remaining_bounds(plan: WindowPlan, start: Any) -> list[tuple[Any, Any]]:
 class Sizer:
     """Cuts a plan's windows (from ``start`` on) into pieces of at most ``target`` counted records.
 
-    ``count(low, high)`` asks the API (None = open end); ``may_probe()`` says whether there is time for
-    another probe. When time runs out the pieces stop; ``stopped_at`` is then the edge the next page starts
-    from (None when every piece was given). The first piece of a call is always given, unsized if need be,
-    so a paged plan always moves forward.
+    ``count(low, high)`` asks the API (None = open end; it may answer None: unknown, the window stays as it
+    is); ``may_probe()`` says whether there is time for another probe. ``exact`` says whether counts add up:
+    then a cut window's right half is its count minus the left's; estimates (``shared.density``) are not
+    subtracted but asked for again. When time runs out the pieces stop; ``stopped_at`` is then the edge the
+    next page starts from (None when every piece was given). The first piece of a call is always given,
+    unsized if need be, so a paged plan always moves forward.
     """
 
     def __init__(
         self,
         plan: WindowPlan,
-        count: Callable[[Any, Any], int] | None,
+        count: Callable[[Any, Any], int | None] | None,
         target: int,
         may_probe: Callable[[], bool] = lambda: True,
+        exact: bool = True,
     ) -> None:
         self.plan = plan
         self.count = count
         self.target = max(1, target)
         self.may_probe = may_probe
+        self.exact = exact
         self.stopped_at: Any = None
         self.probes = 0
 
@@ -110,7 +114,7 @@ class Sizer:
                 self.stopped_at = a
                 return
             left = self._probe(a, mid) if self.may_probe() else None
-            right = None if left is None else max(0, known - left)
+            right = None if left is None or not self.exact else max(0, known - left)
             stack.append((mid, b, right_width, right))
             stack.append((a, mid, left_width, left))
 
@@ -129,7 +133,7 @@ class Sizer:
                 return step
         return step
 
-    def _probe(self, low: Any, high: Any) -> int:
+    def _probe(self, low: Any, high: Any) -> int | None:
         assert self.count is not None
         self.probes += 1
         return self.count(low, high)

@@ -6,7 +6,8 @@ outside the hint's start/end are still read exactly once.
 
 Declared partitions (``partitions: {field, values}``) are a second, independent way to cut a read: one piece
 per declared value (``field = value``, pushed) plus the catch-all piece (the field is none of the declared
-values, or null: enforced locally only, since an API filter for "none of these, or null" rarely exists).
+values, or null: enforced locally, and pushed as ``not_in`` where the spec declares an API filter for it that
+keeps nulls).
 Every row belongs to exactly one of them, whatever values the API really returns.
 """
 
@@ -34,6 +35,7 @@ PARENTS = "split.parents"
 PARTITION_FIELD = "partition.field"
 PARTITION_VALUE = "partition.value"  # a declared value, as text: the split reads field = value
 PARTITION_OTHER = "partition.other"  # the catch-all: a digest of the declared values it excludes
+MAX_NOT_IN_CHARS = 2000  # the catch-all pushes ``not_in`` only for declared values this short, joined
 
 
 @dataclass(frozen=True)
@@ -326,5 +328,23 @@ def partition_scope(entity: EntitySpec, properties: dict[str, str]) -> Partition
                 "declares (the spec changed while the query ran); run the query again"
             )
         local = tuple(Predicate(name, Op.NE, v) for v in spec.values)
-        return PartitionScope(local=local, lenient_nulls=frozenset({name}))
+        return PartitionScope(pushed=_catch_all_push(entity, name), local=local, lenient_nulls=frozenset({name}))
     raise ValueError(f"{PARTITION_FIELD} needs {PARTITION_VALUE} or {PARTITION_OTHER}")
+
+
+def _catch_all_push(entity: EntitySpec, name: str) -> tuple[Predicate, ...]:
+    """``field not_in (declared values)`` for the API, when its ``not_in`` filter keeps the records whose field
+    is null (``nulls: included``): the catch-all owns them, so a filter that drops them would lose them.
+
+    The predicate is SQL's NOT IN (nulls fail it); the catch-all's NULL leniency on the field lets them pass the
+    local filter, which stays exact (the declared values, dropped locally) whatever the API does with the
+    parameter. A declared value the API could misread (``shared.pushdown.param_text``) keeps the whole
+    predicate local: the catch-all then reads every row of its window, as without a ``not_in`` filter.
+    """
+    spec = entity.partitions
+    param = entity.field(name).filters.get(Op.NOT_IN)
+    if spec is None or param is None or param.nulls != "included":
+        return ()
+    if sum(len(partition_text(v)) + 1 for v in spec.values) > MAX_NOT_IN_CHARS:
+        return ()  # a URL this long is refused by many servers and proxies (HTTP 414)
+    return (Predicate(name, Op.NOT_IN, tuple(spec.values)),)

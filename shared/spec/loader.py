@@ -759,7 +759,7 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "join", "value", "exact", "reserved", "escape"} | PARAM_KEYS, {"param"})
+    m = c.mapping(raw, path, {"param", "join", "value", "exact", "reserved", "escape", "nulls"} | PARAM_KEYS, {"param"})
     if m is None:
         return None
     fmt = m.get("format", "auto")  # checked against the field's type by shared.spec.formats.with_format
@@ -780,7 +780,29 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
         reserved=reserved if isinstance(reserved, str) else None,
         escape=escape if isinstance(escape, str) and len(escape) == 1 else None,
+        nulls=_check_nulls(m.get("nulls"), path, c),
     )
+
+
+NULLS = ("included", "excluded")
+
+
+def _check_nulls(raw: Any, path: tuple[Any, ...], c: _Checker) -> str | None:
+    """``nulls`` belongs to ``not_in`` and must be said there: it decides whether "none of these" may be pushed
+    for the catch-all partition, which owns the records whose field is null."""
+    is_not_in = bool(path) and path[-1] == Op.NOT_IN.value
+    if raw is None:
+        if is_not_in:
+            c.add(path, "a not_in filter needs 'nulls: included' or 'nulls: excluded' (does the API's answer keep "
+                  "records whose field is null or missing?)")  # fmt: skip
+        return None
+    if not is_not_in:
+        c.add((*path, "nulls"), "'nulls' belongs to a not_in filter")
+        return None
+    if raw not in NULLS:
+        c.add((*path, "nulls"), f"must be one of {', '.join(NULLS)}, got {raw!r}")
+        return None
+    return str(raw)
 
 
 def _apply_filters(

@@ -66,6 +66,9 @@ class ParamSpec:
     # How values are written and compared (format, offset, compare, resolved against api.formats by the loader,
     # shared.spec.formats); None writes the type's ``auto`` form.
     written: ValueFormat | None = None
+    # ``not_in`` only: whether the API's answer keeps records whose field is null or missing ("included") or
+    # drops them as SQL does ("excluded"). The catch-all partition owns the nulls, so it pushes only "included".
+    nulls: str | None = None
 
 
 @dataclass(frozen=True)

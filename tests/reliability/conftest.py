@@ -90,6 +90,7 @@ def env(monkeypatch: pytest.MonkeyPatch, server: DemoServer, fast_spec_path: Pat
     monkeypatch.setenv("SAAS_BASE_URL", server.base_url)
     monkeypatch.setenv("SAAS_API_KEY", server.api_key)
     monkeypatch.setenv("spill_bucket", SPILL_BUCKET)
+    monkeypatch.setenv("split_probes", "false")  # faults are placed by request number: no probes while planning
     monkeypatch.setattr(appflow_handler.HANDLER.runtime, "secrets", Secrets(server.api_key))
     server.reset()
     reset_runtime()

@@ -46,7 +46,7 @@ def connector(monkeypatch: pytest.MonkeyPatch, aws: str, demo_server: DemoServer
 
     for key in ("spill_prefix", "disable_spill_encryption", "kms_key_id", "schema_name", "timestamp_type",
                 "enable_query_passthrough", "max_splits_per_response", "deadline_margin_seconds",
-                "max_rows_per_split", "split_page_seconds",
+                "max_rows_per_split", "split_page_seconds", "split_probes",
                 "SAAS_SECRET_ARN", "SAAS_CREDENTIALS"):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("SAAS_SPEC", "demo")

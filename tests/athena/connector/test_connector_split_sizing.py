@@ -66,14 +66,21 @@ def test_every_split_stays_under_the_target_as_the_data_grows(
         assert LOW not in splits[0].properties and HIGH not in splits[-1].properties
 
 
-def test_without_a_count_the_static_hints_stand(connector: Connector, grown: DemoServer, tmp_path: Path) -> None:
+def uncounted(tmp_path: Path) -> Path:
     spec = yaml.safe_load((resources.files("shared.specs") / "demo.yaml").read_text())
     for e in spec["entities"]:
         e.pop("count", None)
     path = tmp_path / "uncounted.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_without_a_count_or_probes_the_static_hints_stand(
+    connector: Connector, grown: DemoServer, tmp_path: Path
+) -> None:
     use(connector, grown)
-    connector.setenv("SAAS_SPEC", str(path))
+    connector.setenv("SAAS_SPEC", str(uncounted(tmp_path)))
+    connector.setenv("split_probes", "false")
     splits, _ = connector.splits("contacts")
     assert len(splits) == 10  # the hint's 180-day windows from 2021 to mid-2025, whatever the data's size
     deals, _ = connector.splits("deals")
@@ -121,3 +128,19 @@ def test_records_created_between_the_count_probes_and_the_reads_are_read_once(
     assert len(got) == len(set(got))
     assert sorted(got) == sorted(r["id"] for r in connector.dump("contacts"))
     assert set(created) <= set(got)
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_without_a_count_probe_pages_size_the_splits_exactly(
+    connector: Connector, small_api: DemoServer, tmp_path: Path, entity: str
+) -> None:
+    """No count declared: GetSplits estimates from probe pages; the API's own counts check the sizes."""
+    client = use(connector, small_api, target=400)
+    connector.setenv("SAAS_SPEC", str(uncounted(tmp_path)))
+    connector = Connector(small_api, connector.monkeypatch)
+    result = connector.query(entity, ["id"])
+    got = result.table.column("id").to_pylist()
+    assert len(got) == len(set(got)), "a record was read by two splits"
+    assert sorted(got) == sorted(r["id"] for r in connector.dump(entity))
+    counts = [split_count(client, entity, dict(s.properties)) for s in result.splits]
+    assert max(counts) <= 400 < sum(counts) == len(got)
