@@ -50,6 +50,7 @@ from athena_connector.wire import (
     parse_request,
     to_wire,
 )
+from shared import aws
 from shared.coldstart import imports_done
 from shared.deadline import Deadline
 from shared.errors import SaaSConnectorError
@@ -57,6 +58,7 @@ from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PART
 
 SOURCE_TYPE = "saas_connectors"
 METADATA_MARGIN_S = 1.0
+AWS_CALL_MARGIN_S = 1.0  # AWS calls (spill PUTs, KMS, Secrets Manager, an S3 spec) end this long before the Lambda
 MAX_MARGIN_SHARE = 0.2
 _LOG_KEYS = ("query_id", "request_type", "catalog", "table", "split")
 
@@ -144,6 +146,16 @@ def _read_margin(context: Any, config: ConnectorConfig) -> float:
     return min(config.deadline_margin_s, getter() / 1000.0 * MAX_MARGIN_SHARE)
 
 
+def _aws_deadline(context: Any) -> Deadline:
+    """Until when AWS calls may run: the Lambda's end less a reserve to send the typed error back. A read's own margin
+    (``deadline_margin_seconds``) is the time kept for finishing the response, final spill PUTs included, so it is
+    not taken off here; like it, the reserve is at most a fifth of the time the invocation started with."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return Deadline.none()
+    return Deadline.from_lambda_context(context, min(AWS_CALL_MARGIN_S, getter() / 1000.0 * MAX_MARGIN_SHARE))
+
+
 def _record_read(stats: read.ReadStats) -> None:
     _count("Rows", stats.rows)
     _count("RowsRead", stats.rows_read)
@@ -211,7 +223,8 @@ def _serve(event: Any, context: Any) -> dict[str, Any]:
             logger.append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
         if isinstance(request, ReadRecordsRequest):
             logger.append_keys(split=_split_label(dict(request.split.properties)))
-        response = dispatch(request, context)
+        with aws.deadline_scope(_aws_deadline(context)):
+            response = dispatch(request, context)
         out = to_wire(response, SERDE_VERSION)
         if not isinstance(response, ReadRecordsResponse):  # inline records were sized by the writer
             _check_size(out, where)
