@@ -136,23 +136,25 @@ def current_deadline() -> Deadline:
 # ------------------------------------------------------------------------------------------------ clients
 
 
+# What boto3 reads from the environment when it builds a client of these services (tests and local runs change
+# the endpoints; in Lambda they are unset and the region is the runtime's): part of the cache key.
+AWS_CLIENT_ENVIRONMENT_KEYS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
 _lock = threading.Lock()
-_session: tuple[str | None, Any] | None = None  # (the access key it was built with, a boto3 session)
+_session: Any = None
 _clients: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-
-
-def _environment(service: str) -> tuple[str | None, ...]:
-    """The settings boto3 reads from the environment when it builds a client (tests and local runs change them)."""
-    specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
-    if service == "secretsmanager":
-        specific = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
-    names = ("AWS_ENDPOINT_URL", specific, "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID")
-    return tuple(os.environ.get(name) for name in names)
 
 
 def client(service: str, plan: CallPlan) -> Any:
     """A boto3 client for ``service`` whose timeouts and retries are ``plan``'s (cached, thread-safe)."""
-    key = (service, _environment(service), plan)
+    key = (service, tuple(os.environ.get(k) for k in AWS_CLIENT_ENVIRONMENT_KEYS), plan)
     with _lock:
         found = _clients.get(key)
         if found is not None:
@@ -162,15 +164,14 @@ def client(service: str, plan: CallPlan) -> Any:
         import boto3
         from botocore.config import Config
 
-        access_key = key[1][-1]
-        if _session is None or _session[0] != access_key:  # a session resolves its credentials once
-            _session = (access_key, boto3.session.Session())
+        if _session is None:
+            _session = boto3.session.Session()
         config = Config(
             connect_timeout=plan.connect_s,
             read_timeout=plan.read_s,
             retries={"total_max_attempts": plan.attempts, "mode": "standard"},
         )
-        made = _session[1].client(service, config=config)
+        made = _session.client(service, config=config)
         _clients[key] = made
         while len(_clients) > MAX_CACHED_CLIENTS:
             _clients.popitem(last=False)
@@ -178,7 +179,7 @@ def client(service: str, plan: CallPlan) -> Any:
 
 
 def clear_clients() -> None:
-    """Forget every cached client (tests that change credentials)."""
+    """Forget every cached client and the session (which keeps the credentials it found first)."""
     global _session
     with _lock:
         _clients.clear()

@@ -221,7 +221,7 @@ def test_clients_are_shared_between_threads(aws: str) -> None:
     and the cached clients stay few (one per plan, not per call)."""
     aws_calls.clear_clients()
     boto3.client("s3").create_bucket(Bucket="aws-deadline-threads")
-    budgets = [2.0, 4.0, 8.0, 15.0, 40.0, 300.0, float("inf")] * 4
+    budgets = [4.0, 8.0, 15.0, 40.0, 300.0, float("inf")] * 4  # 4 s: one attempt with a 2 s read timeout
     errors: list[BaseException] = []
 
     def put(i: int, budget: float) -> None:
