@@ -11,7 +11,8 @@ The capabilities are derived from the spec:
 * operators: all of the SDK's (the row filters are evaluated here; AppFlow performs the rest itself);
 * trigger frequencies: all, except every-minute runs when no entity supports incremental pulls (each
   run would re-read everything); trigger types SCHEDULED and ONDEMAND;
-* write operations: the spec's create/update/upsert as INSERT/UPDATE/UPSERT.
+* write operations: the spec's create/update/upsert/delete as INSERT/UPDATE/UPSERT/DELETE;
+* logo: ``APPFLOW_CONNECTOR_LOGO_URL`` (an https URL) as ``logoURL``, else none.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ from appflow_connector.sdk import (
     sdk_auth,
 )
 from appflow_connector.settings import declarations, label, resolve
+from shared.errors import ConfigError
 from shared.spec.model import SourceSpec
 
 DEFAULT_OWNER = "saas-connectors"
 OAUTH_AUTH_URL_ENV = "SAAS_OAUTH2_AUTH_URL"
+LOGO_URL_ENV = "APPFLOW_CONNECTOR_LOGO_URL"
+_LOGO_URL = re.compile(r"^https://[^\s/?#@]+(/\S*)?$")
 _NOT_SENSITIVE = re.compile(r"(^|_)(id|user|username|user_name|login|tenant|account|region)$", re.IGNORECASE)
 
 
@@ -137,6 +141,17 @@ def trigger_frequencies(spec: SourceSpec) -> list[TriggerFrequency]:
     return [f for f in TriggerFrequency if incremental or f is not TriggerFrequency.BYMINUTE]
 
 
+def logo_url() -> str | None:
+    """The deployment's logo URL, or None; a malformed one is a configuration error (shown at registration)."""
+    value = os.environ.get(LOGO_URL_ENV, "").strip()
+    if not value:
+        return None
+    if len(value) > 2000 or not _LOGO_URL.match(value):
+        example = "https://example.com/logo.png"
+        raise ConfigError(f"{LOGO_URL_ENV} must be an https URL such as {example}, got {value[:80]!r}")
+    return value
+
+
 def describe_configuration(spec: SourceSpec) -> responses.DescribeConnectorConfigurationResponse:
     return responses.DescribeConnectorConfigurationResponse(
         connector_owner=os.environ.get("APPFLOW_CONNECTOR_OWNER", DEFAULT_OWNER),
@@ -150,6 +165,7 @@ def describe_configuration(spec: SourceSpec) -> responses.DescribeConnectorConfi
         supported_trigger_types=[TriggerType.SCHEDULED, TriggerType.ONDEMAND],
         authentication_config=authentication_config(spec),
         connector_runtime_setting=[d.to_sdk() for d in declarations(spec)],
+        logo_url=logo_url(),
     )
 
 

@@ -19,6 +19,7 @@ a bad literal or a syntax error is an :class:`FilterError` (AppFlow: InvalidArgu
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from shared.values import CoercionError, parse_date, parse_timestamp
 UTC = dt.UTC
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "'": "'", '"': '"', "\\": "\\"}
 MAX_EXPRESSION_CHARS = 20_000
+MAX_INTEGER = 2**63 - 1  # integer fields are 64-bit; a longer literal could not even be sent
+TOO_DEEP = "the expression nests NOT or parentheses too deeply to parse; write it with fewer levels"
 
 
 class FilterError(ConnectorError):
@@ -187,7 +190,10 @@ def parse_tree(text: str) -> Any:
     parser.removeErrorListeners()
     parse_errors = _Collect("syntax")
     parser.addErrorListener(parse_errors)
-    tree = parser.queryfilter()
+    try:
+        tree = parser.queryfilter()
+    except RecursionError:  # the SDK's parser recurses once per NOT or parenthesis
+        raise FilterError(TOO_DEEP) from None
     problems = lex_errors.errors + parse_errors.errors
     if problems:
         hint = _hint(text)
@@ -214,7 +220,10 @@ def parse_filter(text: str | None, entity: EntitySpec) -> ParsedFilter:
     if text is None or not str(text).strip():
         return ParsedFilter()
     tree = parse_tree(str(text))
-    return _Builder(entity).build(tree)
+    try:
+        return _Builder(entity).build(tree)
+    except RecursionError:  # chains of AND/OR are walked without recursion; NOT and parentheses still nest
+        raise FilterError(TOO_DEEP) from None
 
 
 @dataclass(frozen=True)
@@ -245,7 +254,10 @@ class _Builder:
         expr_ctx = tree.expression()
         limit_ctx = tree.limitexpression()
         if limit_ctx is not None:
-            limit = int(limit_ctx.right.getText())
+            digits = limit_ctx.right.getText()
+            if len(digits.lstrip("0")) > 18:
+                raise FilterError(f"LIMIT {_show(digits)} is out of range")
+            limit = int(digits)
             expr_ctx = limit_ctx.left
         result = ParsedFilter(limit=limit)
         if expr_ctx is None:
@@ -259,22 +271,35 @@ class _Builder:
         return result
 
     def _conjuncts(self, ctx: Any, P: Any) -> list[Any]:
-        if isinstance(ctx, P.ANDBinaryExpressionContext):
-            return self._conjuncts(ctx.left, P) + self._conjuncts(ctx.right, P)
-        if isinstance(ctx, P.ParenExpressionContext):
-            return self._conjuncts(ctx.expression(), P)
-        return [ctx]
+        return self._operands(ctx, P.ANDBinaryExpressionContext)
+
+    def _operands(self, ctx: Any, chain: type) -> list[Any]:
+        """The operands of a chain of one operator (AND or OR, through parentheses), left to right. Iterative:
+        the grammar nests ``a or b or c ...`` one level per operator, and 500 ORs must not exhaust the stack."""
+        out: list[Any] = []
+        stack = [ctx]
+        while stack:
+            item = self._unwrap(stack.pop())
+            if isinstance(item, chain):
+                stack.extend((item.right, item.left))
+            else:
+                out.append(item)
+        return out
+
+    def _unwrap(self, ctx: Any) -> Any:
+        while isinstance(ctx, self.P.ParenExpressionContext):
+            ctx = ctx.expression()
+        return ctx
 
     def node(self, ctx: Any) -> Node:
         P = self.P
-        if isinstance(ctx, P.ParenExpressionContext):
-            return self.node(ctx.expression())
+        ctx = self._unwrap(ctx)
         if isinstance(ctx, P.NotExpressionContext):
             return Not(self.node(ctx.expression()))
         if isinstance(ctx, P.ANDBinaryExpressionContext):
-            return And((self.node(ctx.left), self.node(ctx.right)))
+            return And(tuple(self.node(c) for c in self._operands(ctx, P.ANDBinaryExpressionContext)))
         if isinstance(ctx, P.ORBinaryExpressionContext):
-            return Or((self.node(ctx.left), self.node(ctx.right)))
+            return Or(tuple(self.node(c) for c in self._operands(ctx, P.ORBinaryExpressionContext)))
         comparisons = {
             P.GreaterThanComparatorExpressionContext: Op.GT,
             P.GreaterThanEqualToComparatorExpressionContext: Op.GE,
@@ -357,7 +382,11 @@ class _Builder:
             if kind == "decimal":
                 return number, True
             if kind == "number":
+                if not math.isfinite(float(number)):
+                    raise FilterError(f"{where}: {_show(lit.text)} is out of range for a double")
                 return float(number), True
+            if abs(number) > MAX_INTEGER:
+                raise FilterError(f"{where}: {_show(lit.text)} is outside the 64-bit integer range")
             if number == number.to_integral_value():
                 return int(number), True
             return number, False

@@ -146,6 +146,9 @@ def _check_credentials(value: Any, where: str) -> None:
         raise MalformedRequest(
             f"{where}.authenticationType must be one of {', '.join(AuthenticationType.__members__)}, got {_show(kind)}"
         )
+    arn = value.get("secretArn")
+    if arn is not None and not isinstance(arn, str):
+        raise MalformedRequest(f"{where}.secretArn must be a string (a Secrets Manager ARN), got {type(arn).__name__}")
 
 
 def check_event(kind: str, event: dict[str, Any]) -> None:

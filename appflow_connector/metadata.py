@@ -69,6 +69,7 @@ WRITE_OPS = {
     "create": WriteOperationType.INSERT,
     "update": WriteOperationType.UPDATE,
     "upsert": WriteOperationType.UPSERT,
+    "delete": WriteOperationType.DELETE,
 }
 RANGE_OPERATORS = [
     ConnectorOperator.GREATER_THAN,
@@ -158,7 +159,9 @@ def _write_properties(entity: EntitySpec, f: FieldSpec) -> WriteOperationPropert
         return None
     writes = entity.writes
     is_key = f.name in entity.primary_key
-    id_ops = [WRITE_OPS[op] for op in ("update", "upsert") if op in writes and "{" + f.name + "}" in writes[op].path]
+    id_ops = [
+        WRITE_OPS[op] for op in ("update", "upsert", "delete") if op in writes and "{" + f.name + "}" in writes[op].path
+    ]
     return WriteOperationProperty(
         is_creatable=f.writable and "create" in writes,
         is_updatable=f.writable and "update" in writes,

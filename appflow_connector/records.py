@@ -5,9 +5,12 @@ QueryData, per call::
     filterExpression --parse--> predicates (+ local nodes, LIMIT)
         --incremental field: upper bounds local on positional paging--> client.plan(): pushed params + residual
     nextToken --decode--> client token (+ overlap guard, emitted count)
-    loop: fetch_page -> typed rows -> residual and local filter -> JSON strings
+    loop: iter_pages -> typed rows -> residual and local filter -> JSON strings
           until maxResults, the byte budget, the time budget, LIMIT or the end of the data
     nextToken = page.token_after(k): resumes after exactly the k records consumed, even mid-page
+
+Pages are fetched ahead of the loop as the spec's ``pagination.concurrency`` allows (``shared.concurrent_pages``):
+a page fetched ahead but not returned is simply read again by the next call from the token.
 
 When the filter keeps few records, more upstream pages are read in the same call (as long as another
 page fits in the time left) instead of returning many empty pages. When a later page fails with a
@@ -31,6 +34,7 @@ from appflow_connector.runtime import Connection, Runtime, entity_of
 from appflow_connector.sdk import ErrorCode, RecordHandler, requests, responses
 from appflow_connector.tokens import QueryToken, query_fingerprint
 from appflow_connector.writes import write_records
+from shared.client import Page
 from shared.errors import DeadlineExceededError, SaaSRateLimitedError, SaaSTransientError
 from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
@@ -129,53 +133,72 @@ def run_query(
     client_token = token.client_token
     guard = bool(query.key_fields)
     pages = 0
-    while True:
-        if pages and not clock.another_page_fits():
-            break
-        clock.start()
-        try:
-            page = conn.client.fetch_page(query.plan, client_token, page_size, deadline)
-        except RETRYABLE as exc:
-            if pages:
-                log.warning("stopping early, the next call retries this page: %s", exc)
+    # Pages are fetched ahead of this loop (the spec's pagination.concurrency); one fetched but not used here is
+    # simply read again by the next call, which starts from the token of the last record returned.
+    concurrency = conn.client.concurrency(query.entity.name)
+    if not query.filters_locally:  # every record read is returned: this call needs at most this many pages
+        concurrency = min(concurrency, -(-want // page_size))
+    upstream = conn.client.iter_pages(
+        query.plan, token=client_token, page_size=page_size, deadline=deadline, concurrency=concurrency
+    )
+    try:
+        while True:
+            if pages and not clock.another_page_fits():
                 break
-            raise
-        finally:
-            clock.stop()
-        pages += 1
-        stop_at: int | None = None
-        for i, record in enumerate(page.records):
-            row = query.extractor.typed_row(record, page.number)
-            key = key_hash([row.get(k) for k in query.key_fields]) if guard else ""
-            if guard and token.seen(key):
-                continue
-            if query.passes(row):
-                text = dumps_record(row, query.selected)
-                size = budget.wire_size(text)
-                if not bytes_left.fits(size):
-                    if not out:
-                        raise _too_big(query.entity, row, query.key_fields, size)
-                    stop_at = i
+            clock.start()
+            try:
+                page = next(upstream)
+            except RETRYABLE as exc:
+                if pages:
+                    log.warning("stopping early, the next call retries this page: %s", exc)
                     break
-                bytes_left.add(size)
-                out.append(text)
-            if guard:
-                token.remember(key)
-            if len(out) >= want:
-                stop_at = i + 1
+                raise
+            finally:
+                clock.stop()
+            pages += 1
+            client_token, stop = _take_page(query, token, page, out, bytes_left, want, guard)
+            if stop or client_token is None:
                 break
-        if stop_at is not None:
-            client_token = page.token_after(stop_at)
-            break
-        client_token = page.next_token
-        if client_token is None or len(out) >= want:
-            break
+    finally:
+        upstream.close()
     token.client_token = client_token
     token.emitted += len(out)
     _log_nulled(query.extractor)
     if client_token is None or (limit is not None and token.emitted >= limit):
         return out, None
     return out, token.encode()
+
+
+def _take_page(
+    query: PreparedQuery,
+    token: QueryToken,
+    page: Page,
+    out: list[str],
+    bytes_left: budget.ByteBudget,
+    want: int,
+    guard: bool,
+) -> tuple[str | None, bool]:
+    """Add one page's matching records to ``out`` within the budgets; return the token after what was taken and
+    whether the response is full."""
+    for i, record in enumerate(page.records):
+        row = query.extractor.typed_row(record, page.number)
+        key = key_hash([row.get(k) for k in query.key_fields]) if guard else ""
+        if guard and token.seen(key):
+            continue
+        if query.passes(row):
+            text = dumps_record(row, query.selected)
+            size = budget.wire_size(text)
+            if not bytes_left.fits(size):
+                if not out:
+                    raise _too_big(query.entity, row, query.key_fields, size)
+                return page.token_after(i), True
+            bytes_left.add(size)
+            out.append(text)
+        if guard:
+            token.remember(key)
+        if len(out) >= want:
+            return page.token_after(i + 1), True
+    return page.next_token, len(out) >= want
 
 
 def _log_nulled(extractor: Extractor) -> None:

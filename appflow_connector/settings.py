@@ -4,8 +4,13 @@ Two kinds of setting:
 
 * the spec's own ``api.settings`` (``{config.NAME}`` placeholders), asked for on the connection
   (CONNECTOR_PROFILE scope) with the spec's type, default, ``required`` and ``pattern``;
-* two connector settings, unless the spec already uses the name: ``instance_url`` (profile scope), which
-  replaces the API base URL, and ``page_size`` (source scope), the records per upstream request.
+* connector settings, unless the spec already uses the name: ``instance_url`` (profile scope), which
+  replaces the API base URL; ``page_size`` (source scope), the records per upstream request; and, when an
+  entity is writable, ``write_concurrency`` (destination scope), how many records one WriteData call sends
+  to the API at the same time.
+
+ValidateConnectorRuntimeSettings checks a flow's settings against their scope: a source-only setting given
+to a destination flow (or the reverse) is refused by name, not silently ignored.
 
 AppFlow sends every value as a string. ``instance_url`` must not let a user point the connector (and the
 credentials it sends) at an arbitrary host: it is accepted only when its scheme, host and port equal
@@ -37,6 +42,9 @@ from shared.urls import UnsafeURLError, origin, request_origin
 INSTANCE_URL = "instance_url"
 PAGE_SIZE = "page_size"
 MAX_PAGE_SIZE_SETTING = 10_000
+WRITE_CONCURRENCY = "write_concurrency"
+MAX_WRITE_CONCURRENCY = 8  # AppFlow gives a WriteData call 30 s; more parallel writes mostly meet rate limits
+DESTINATION_SETTINGS = (WRITE_CONCURRENCY,)
 ALLOW_LIST_ENV = "SAAS_ALLOWED_BASE_URLS"
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
@@ -49,6 +57,7 @@ _WORDS = {"url": "URL", "id": "ID", "api": "API", "uri": "URI", "oauth": "OAuth"
 Scope = ConnectorRuntimeSettingScope
 PROFILE = Scope.CONNECTOR_PROFILE
 SOURCE = Scope.SOURCE
+DESTINATION = Scope.DESTINATION
 
 
 def label(name: str) -> str:
@@ -124,6 +133,21 @@ def declarations(spec: SourceSpec) -> list[SettingDecl]:
                 from_spec=False,
             )
         )
+    if WRITE_CONCURRENCY not in spec.api.settings and any(e.writable for e in spec.entities):
+        out.append(
+            SettingDecl(
+                key=WRITE_CONCURRENCY,
+                kind="integer",
+                required=False,
+                description=(
+                    f"Records one write call sends to the API at the same time (1-{MAX_WRITE_CONCURRENCY}); "
+                    "results keep the records' order"
+                ),
+                scope=DESTINATION,
+                default=1,
+                from_spec=False,
+            )
+        )
     return out
 
 
@@ -134,6 +158,7 @@ class ResolvedSettings:
     spec_values: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None  # an accepted instance_url
     page_size: int | None = None
+    write_concurrency: int = 1
 
 
 def _typed(decl: SettingDecl, raw: Any) -> Any:
@@ -216,7 +241,18 @@ def resolve(
                 errors[key] = f"setting '{key}' must be between 1 and {MAX_PAGE_SIZE_SETTING}, got {typed}"
             else:
                 result.page_size = typed
+        elif key == WRITE_CONCURRENCY:
+            if not 1 <= typed <= MAX_WRITE_CONCURRENCY:
+                errors[key] = f"setting '{key}' must be between 1 and {MAX_WRITE_CONCURRENCY}, got {typed}"
+            else:
+                result.write_concurrency = typed
     wanted_scopes = _scopes_of(scope)
+    if strict and scope in (SOURCE, DESTINATION) and wanted_scopes is not None:
+        for key in raw:
+            decl = decls.get(key)
+            flow_only = decl is not None and decl.scope in (SOURCE, DESTINATION)
+            if flow_only and key not in errors and decl.scope not in wanted_scopes:  # type: ignore[union-attr]
+                errors[key] = f"setting '{key}' applies to {decl.scope.name} flows, not {scope.name} ones"  # type: ignore[union-attr]
     for decl in decls.values():
         if decl.from_spec and decl.key not in result.spec_values and decl.key not in errors:
             if decl.default is not None:

@@ -42,7 +42,6 @@ from athena_connector.wire import (
     PingRequest,
     PingResponse,
     ReadRecordsRequest,
-    ReadRecordsResponse,
     Request,
     Response,
     UserDefinedFunctionRequest,
@@ -58,9 +57,9 @@ from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PART
 
 SOURCE_TYPE = "saas_connectors"
 METADATA_MARGIN_S = 1.0
-AWS_CALL_MARGIN_S = 1.0  # AWS calls (spill PUTs, KMS, Secrets Manager, an S3 spec) end this long before the Lambda
+AWS_CALL_MARGIN_S = 0.25  # AWS calls (spill PUTs and deletes, KMS, Secrets Manager, an S3 spec) end this long
+AWS_MARGIN_SHARE = 0.05  # before the Lambda does, and at most this share of the time the invocation started with
 MAX_MARGIN_SHARE = 0.2
-_LOG_KEYS = ("query_id", "request_type", "catalog", "table", "split")
 
 
 def _split_label(properties: dict[str, str]) -> str:
@@ -69,7 +68,7 @@ def _split_label(properties: dict[str, str]) -> str:
     if kind == "parent":
         try:
             count = len(json.loads(properties.get(PARENTS) or "[]"))
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # a forged split: the read refuses it with the reason
             count = -1
         label = f"{count} parent keys"
     elif kind:
@@ -147,13 +146,13 @@ def _read_margin(context: Any, config: ConnectorConfig) -> float:
 
 
 def _aws_deadline(context: Any) -> Deadline:
-    """Until when AWS calls may run: the Lambda's end less a reserve to send the typed error back. A read's own margin
-    (``deadline_margin_seconds``) is the time kept for finishing the response, final spill PUTs included, so it is
-    not taken off here; like it, the reserve is at most a fifth of the time the invocation started with."""
+    """Until when AWS calls may run: the Lambda's end less a small reserve to send the typed error back. A read's own
+    margin (``deadline_margin_seconds``) is the time kept for finishing the response, final spill PUTs and the
+    deletion of a failed read's blocks included, so it is not taken off here."""
     getter = getattr(context, "get_remaining_time_in_millis", None)
     if getter is None:
         return Deadline.none()
-    return Deadline.from_lambda_context(context, min(AWS_CALL_MARGIN_S, getter() / 1000.0 * MAX_MARGIN_SHARE))
+    return Deadline.from_lambda_context(context, min(AWS_CALL_MARGIN_S, getter() / 1000.0 * AWS_MARGIN_SHARE))
 
 
 def _record_read(stats: read.ReadStats) -> None:
@@ -189,8 +188,18 @@ def _record_read(stats: read.ReadStats) -> None:
     )
 
 
+def _response_size(out: dict[str, Any]) -> int:
+    """Bytes of ``json.dumps(out)``; an inline block's base64 (up to 6 MB, never escaped) is counted by its
+    length instead of being serialized twice."""
+    block = out.get("records")
+    if isinstance(block, dict) and isinstance(block.get("records"), str) and len(block["records"]) > 4096:
+        rows = block["records"]
+        return len(json.dumps({**out, "records": {**block, "records": ""}})) + len(rows)
+    return len(json.dumps(out))
+
+
 def _check_size(out: dict[str, Any], where: str) -> None:
-    size = len(json.dumps(out))
+    size = _response_size(out)
     if size > LAMBDA_RESPONSE_LIMIT:
         raise InternalServiceException(f"{where}: the response would be {size} bytes, over Lambda's 6 MB limit")
 
@@ -207,27 +216,28 @@ def lambda_handler(event: Any, context: Any = None) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 def _serve(event: Any, context: Any) -> dict[str, Any]:
     configure_shared_loggers()
-    logger.remove_keys(_LOG_KEYS)
+    # Per-thread keys (a ContextVar): invocations served in parallel threads in one process (the local runner's
+    # workers) each label their own lines; in Lambda there is one invocation per process and it is the same.
+    logger.thread_safe_clear_keys()
     started = time.perf_counter()
     _count("Requests", 1)
     where = ""
     try:
         request = parse_request(event)
         where = describe(request)
-        logger.append_keys(
+        logger.thread_safe_append_keys(
             query_id=getattr(request, "query_id", None),
             request_type=request.WIRE_TYPE,
             catalog=getattr(request, "catalog_name", None),
         )
         if getattr(request, "table_name", None) is not None:
-            logger.append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
+            logger.thread_safe_append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
         if isinstance(request, ReadRecordsRequest):
-            logger.append_keys(split=_split_label(dict(request.split.properties)))
+            logger.thread_safe_append_keys(split=_split_label(dict(request.split.properties)))
         with aws.deadline_scope(_aws_deadline(context)):
             response = dispatch(request, context)
         out = to_wire(response, SERDE_VERSION)
-        if not isinstance(response, ReadRecordsResponse):  # inline records were sized by the writer
-            _check_size(out, where)
+        _check_size(out, where)  # every answer, zero rows too: echoed names can be as big as the rows
     except Exception as exc:
         error = to_athena_error(exc, where)
         if isinstance(error, FederationThrottleException):

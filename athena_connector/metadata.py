@@ -38,6 +38,7 @@ from athena_connector import passthrough
 from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
 from athena_connector.filtering import value_set_mask
+from athena_connector.requested_types import check_value_set_types
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
 from athena_connector.wire import (
@@ -106,6 +107,7 @@ def check_constraint_columns(table: TableSchema, constraints: Constraints, where
             f"{where}.summary: unknown column(s) {', '.join(map(repr, unknown))} in table "
             f"'{table.entity.name}' (columns: {', '.join(table.schema.names)})"
         )
+    check_value_set_types(constraints.summary, table.schema, where)
 
 
 def _layout_metadata(entity_name: str, planned_at: dt.datetime) -> dict[str, str]:

@@ -17,14 +17,22 @@ LIMIT (advertised as ``supports_limit_pushdown``) applies only without ORDER BY 
 the read stops once that many rows have passed the exact filter. count(*) (a request schema with no
 columns) reads only the columns the filter needs and answers the row count.
 
-The Lambda's remaining time bounds everything: the client's retries and rate-limit waits stop before the
-deadline (minus ``deadline_margin_seconds``), and the page loop refuses to start a page it cannot finish.
+Pages are fetched ahead of this loop (``SaaSClient.iter_pages`` with the spec's ``pagination.concurrency``):
+up to K at once for offset and page-number entities whose API reports the total, the next one while this page
+is built and written otherwise; the pages and their order are those of the one-at-a-time read.
+
+The Lambda's remaining time bounds everything: requests, retries and rate-limit waits may use the time up to the
+configured margin (``deadline_margin_seconds`` before the Lambda timeout), and no page is taken after it. A split
+that cannot finish by then fails with a timeout error that says how far it got and what to do; the blocks it
+spilled are deleted, and no partial result is ever returned.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
@@ -36,6 +44,7 @@ from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
 from athena_connector.filtering import RowFilter
 from athena_connector.metadata import check_constraint_columns
+from athena_connector.requested_types import check_requested_type, convert_column
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
 from athena_connector.spill import BlockStore, ResultWriter, key_factory
@@ -47,7 +56,7 @@ from shared.predicates import Op, Predicate
 from shared.pushdown import QueryPlan
 from shared.spec.model import EntitySpec
 from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, partition_scope, split_predicates
-from shared.transport import TransportStats
+from shared.transport import DEADLINE_MARGIN_S, TransportStats
 from shared.values import CoercionError, coerce
 
 log = logging.getLogger(__name__)
@@ -89,7 +98,7 @@ def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
         raise InvalidInputException(
             f"split properties {properties} name field {exc} that '{entity.name}' does not have"
         ) from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested split.parents JSON
         raise InvalidInputException(f"split properties {properties} are not valid for '{entity.name}': {exc}") from None
     local = [*predicates, *partition.local]
     if parents is not None:
@@ -127,6 +136,7 @@ def _projection(table: TableSchema, requested: pa.Schema) -> list[tuple[str, pa.
     out = []
     for f in requested:
         ours = table.schema.field(f.name).type
+        check_requested_type(f, ours, table.entity.name)
         out.append((f.name, None if ours.equals(f.type) else f.type))
     return out
 
@@ -141,7 +151,7 @@ def _project(
         column = batch.column(name)
         if cast_to is not None:
             try:
-                column = column.cast(cast_to)
+                column = convert_column(column, cast_to, name)
             except (pa.ArrowException, ValueError, TypeError) as exc:
                 raise InvalidInputException(
                     f"schema: column '{name}' is requested as {cast_to}, but the table declares {column.type}: {exc}"
@@ -158,6 +168,7 @@ def read_records(
     config: ConnectorConfig,
     store: BlockStore | None = None,
 ) -> tuple[ReadRecordsResponse | RemoteReadRecordsResponse, ReadStats]:
+    started = time.monotonic()
     constraints = request.constraints
     query = None
     if constraints.is_passthrough:
@@ -186,9 +197,12 @@ def read_records(
         max_inline_block_size=request.max_inline_block_size,
         store=store,
     )
+    answered = False
     try:
         if row_filter.unsatisfiable or limit == 0 or scope.parent_keys == ():
-            return _finish(writer, stats), stats
+            response = _finish(writer, stats)
+            answered = True
+            return response, stats
         translation = summary_to_predicates(constraints.summary, entity)
         needed = set(request.schema.names) | set(row_filter.columns)
         fields = tuple(f.name for f in entity.fields if f.name in needed)
@@ -201,33 +215,71 @@ def read_records(
         if limit is not None and translation.exact and not plan.residual:
             page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
         builder = ArrowBuilder(entity, config.timestamp_type)
-        token: str | None = None
-        while True:
-            if deadline.remaining() <= 0:
-                raise DeadlineExceededError(
-                    f"no time left to read page {stats.pages + 1} of this split before the Lambda times out "
-                    f"({stats.rows} rows read so far); use more splits or a longer timeout",
-                    entity=entity.name,
+        concurrency = runtime.client.concurrency(entity.name)
+        if limit is not None and page_size is not None:  # the API filters exactly: the LIMIT needs this many pages
+            concurrency = min(concurrency, -(-limit // page_size))
+        # The transport keeps DEADLINE_MARGIN_S back from the deadline it is given (no request or retry wait starts
+        # inside it, read timeouts end before it). The configured margin is that reserve already: without this,
+        # requests would stop, or be cut short, that much before it.
+        client_deadline = deadline.later(DEADLINE_MARGIN_S)
+
+        def pages_of(plan: QueryPlan) -> Iterator[Page]:
+            return runtime.client.iter_pages(
+                plan, page_size=page_size, deadline=client_deadline, concurrency=concurrency
+            )
+
+        pages = pages_of(plan)
+        try:
+            while True:
+                if deadline.remaining() <= 0:
+                    raise DeadlineExceededError("the invocation's deadline has passed", entity=entity.name)
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    break
+                except SaaSClientError as exc:
+                    fallback = _fallback_plan(runtime, entity, fields, scope, plan, query, exc, stats)
+                    if fallback is None:
+                        raise
+                    plan = fallback
+                    stats.pushdown_rejected = True
+                    pages = pages_of(plan)
+                    continue
+                stats.pages += 1
+                stats.transport.add(page.stats)
+                done = _consume(
+                    page, builder, field_specs, row_filter, projection, request.schema, writer, limit, stats
                 )
-            try:
-                page = runtime.client.fetch_page(plan, token, page_size, deadline)
-            except SaaSClientError as exc:
-                fallback = _fallback_plan(runtime, entity, fields, scope, plan, query, exc, stats)
-                if fallback is None:
-                    raise
-                plan = fallback
-                stats.pushdown_rejected = True
-                page = runtime.client.fetch_page(plan, None, page_size, deadline)
-            stats.pages += 1
-            stats.transport.add(page.stats)
-            done = _consume(page, builder, field_specs, row_filter, projection, request.schema, writer, limit, stats)
-            token = page.next_token
-            if done or token is None:
-                break
+                if done or page.next_token is None:
+                    break
+        except DeadlineExceededError as exc:
+            raise _out_of_time(entity, stats, writer, time.monotonic() - started, exc) from exc
+        finally:
+            pages.close()
         stats.nulled_values = builder.nulled_total
-        return _finish(writer, stats), stats
+        response = _finish(writer, stats)
+        answered = True
+        return response, stats
     finally:
-        writer.close()
+        if answered:
+            writer.close()
+        elif deleted := writer.discard():  # blocks spilled for an answer this read will not give
+            log.info("deleted the %d block(s) this failed read had spilled", deleted)
+
+
+def _out_of_time(
+    entity: EntitySpec, stats: ReadStats, writer: ResultWriter, used_s: float, cause: DeadlineExceededError
+) -> DeadlineExceededError:
+    """The split's timeout, told honestly: how far it got, that nothing partial is returned, and what to do."""
+    return DeadlineExceededError(
+        f"this split cannot finish before the Lambda timeout: in {used_s:.1f}s it read {stats.pages} page(s), "
+        f"{stats.rows_read} row(s) from the API ({writer.rows} matching the query), and stopped at the configured "
+        "margin (deadline_margin_seconds) without returning a partial result. To read it, use more splits (narrower "
+        "split hints in the spec), declare how the API counts records so that splits are sized from the data, or "
+        f"give the Lambda a longer timeout (at most 900 s). Stopped by: {cause}",
+        entity=entity.name,
+        page=stats.pages + 1,
+    )
 
 
 def _plan(

@@ -22,7 +22,9 @@ split is encrypted under the same key and nonce, as in the SDK.
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,10 +52,13 @@ from shared.deadline import Deadline
 from shared.errors import ConfigError
 from shared.redaction import register_data_key
 
+log = logging.getLogger(__name__)
+
 # Lambda's synchronous response limit is 6 MB (6,291,456 bytes); keep a margin for the runtime's framing.
 LAMBDA_RESPONSE_LIMIT = 6_000_000
 BLOCK_FILL = 0.5  # cut spilled blocks at half of maxBlockSize
 MAX_PUTS_IN_FLIGHT = 2
+DELETE_BATCH = 1000  # keys per S3 DeleteObjects call
 
 
 # ------------------------------------------------------------------------------------------- keys
@@ -111,13 +116,6 @@ def key_factory(config: ConnectorConfig) -> KeyFactory:
 # ---------------------------------------------------------------------------------------------- S3
 
 
-def aws_client(service: str) -> Any:
-    """A cached boto3 client whose timeouts and retries fit the current request's deadline (``shared.aws``); prefer
-    ``aws.call``, which also reports a timeout as the typed error."""
-    plan = aws.plan_for(aws.current_deadline().remaining()) or aws.CallPlan(*aws.TIMEOUT_LADDER[0], attempts=1)
-    return aws.client(service, plan)
-
-
 class BlockStore(Protocol):
     def put(self, location: S3SpillLocation, data: bytes) -> None: ...
 
@@ -143,6 +141,28 @@ class S3BlockStore:
             raise InternalServiceException(
                 f"cannot write spilled block s3://{location.bucket}/{location.key}: {exc}"
             ) from exc
+
+    def delete(self, locations: list[S3SpillLocation]) -> None:
+        """Delete blocks (a key that was never written is no error); raise when S3 refuses any. Like the PUTs,
+        each call ends by the deadline (the read's margin is what is left for it after a read that ran out)."""
+        by_bucket: dict[str, list[str]] = defaultdict(list)
+        for location in locations:
+            if location.bucket is not None:
+                by_bucket[location.bucket].append(location.key)
+        for bucket, keys in by_bucket.items():
+            for start in range(0, len(keys), DELETE_BATCH):
+                batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
+                params = {"Bucket": bucket, "Delete": {"Objects": batch, "Quiet": True}}
+                if self._s3 is not None:
+                    answer = self._s3.delete_objects(**params)
+                else:
+                    answer = aws.call("s3", "DeleteObjects", params, deadline=self.deadline, what=f"s3://{bucket}")
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise InternalServiceException(
+                        f"S3 did not delete {len(answer['Errors'])} spilled block(s) in s3://{bucket}, e.g. "
+                        f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                    )
 
 
 def _uri(location: S3SpillLocation) -> str:
@@ -270,6 +290,23 @@ class ResultWriter:
         batch = batch.replace_schema_metadata(self.schema.metadata)
         self.stats.inline_bytes = size if size is not None else self._overhead + _b64_len(batch.nbytes)
         return ReadRecordsResponse(self.catalog_name, Block(batch))
+
+    def discard(self) -> int:
+        """Delete the blocks spilled for a response that will not be given (a failed read); return how many.
+
+        Best effort: after the PUTs in flight have ended, one DeleteObjects call per 1000 blocks; a failure is
+        logged, and the spill bucket's lifecycle rule removes what is left."""
+        self.close()
+        delete = getattr(self.store, "delete", None)
+        if not self._locations or delete is None:
+            return 0
+        try:
+            delete(list(self._locations))
+        except Exception as exc:
+            log.warning("could not delete the %d block(s) spilled by a failed read: %s", len(self._locations), exc)
+            return 0
+        deleted, self._locations = len(self._locations), []
+        return deleted
 
     def close(self) -> None:
         if self._executor is not None:

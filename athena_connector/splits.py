@@ -67,11 +67,56 @@ def _decode_token(token: str, table: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         state = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
         raise InvalidInputException(f"continuationToken {token[:40]!r} is not one this connector issued") from None
     if not isinstance(state, dict) or state.get("v") != TOKEN_VERSION or state.get("t") != table:
         raise InvalidInputException(f"continuationToken {token[:40]!r} belongs to another table or version")
     return state
+
+
+def _token_index(state: dict[str, Any], partitions: int, token: str | None) -> int:
+    """Which partition a continuation token resumes in: one this plan has. Anything else (``1e20``, ``-3``, text)
+    is refused; read as an index past the end it would end the query's splits as if there were no more."""
+    start = state.get("pi", 0)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < max(partitions, 1):
+        shown = (token or "")[:40]
+        at = repr(start) if isinstance(start, int | float | str) else type(start).__name__
+        raise InvalidInputException(
+            f"continuationToken {shown!r} resumes at partition {at[:40]}, which this query's {partitions} "
+            "partition(s) do not have"
+        )
+    return start
+
+
+def _token_edge(state: dict[str, Any], page: SizedPage, token: str | None) -> str | None:
+    """The window edge a continuation token resumes at: a value of the split field, or None (the start)."""
+    edge = state.get("e")
+    if edge is None:
+        return None
+    shown = (token or "")[:40]
+    if not isinstance(edge, str) or page.window is None:
+        raise InvalidInputException(f"continuationToken {shown!r} resumes at an edge this table's splits do not have")
+    try:
+        page.window.parse_edge(edge)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInputException(
+            f"continuationToken {shown!r} resumes at {edge[:40]!r}, which is not a value of split field "
+            f"'{page.window.field}'"
+        ) from None
+    return edge
+
+
+def _token_planned_at(state: dict[str, Any]) -> dt.datetime | None:
+    text = state.get("n")
+    if not text:
+        return None
+    try:
+        if not isinstance(text, str):
+            raise TypeError
+        return parse_timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        shown = text[:40] if isinstance(text, str) else type(text).__name__
+        raise InvalidInputException(f"continuationToken: planning instant {shown!r} is not a timestamp") from None
 
 
 def _planned_at(request: GetSplitsRequest) -> dt.datetime:
@@ -121,10 +166,12 @@ def get_splits(
             return _parent_listing_page(runtime, entity, state, maker, catalog, token_table, deadline, per_page)
         planned = [s.properties for s in plan_splits(entity, predicates, parent_keys=lambda: keys_from_query)]
         return GetSplitsResponse(catalog, [maker.make(props) for props in planned], None)
-    planned_at = parse_timestamp(state["n"]) if state.get("n") else _planned_at(request)
+    planned_at = _token_planned_at(state) or _planned_at(request)
     parts: list[Any] = _partitions(table, request) if entity.partitions is not None else [NO_PARTITION]
     page = SizedPage(runtime, entity, predicates, config, deadline, planned_at)
-    props, resume = page.plan(parts, int(state.get("pi", 0)), state.get("e"), per_page)
+    first = _token_index(state, len(parts), request.continuation_token)
+    edge = _token_edge(state, page, request.continuation_token)
+    props, resume = page.plan(parts, first, edge, per_page)
     token = None
     if resume is not None:
         token = _encode_token({"t": token_table, "n": planned_at.isoformat(), "pi": resume[0], "e": resume[1]})

@@ -1,6 +1,6 @@
 """Fuzz both Lambda entry points with mutated protocol vectors; every case must end in a clear error, quickly.
 
-Seeds: every request vector in ``<repo>/../shared/athena-vectors`` and ``<repo>/../shared/appflow-vectors`` plus
+Seeds: every request vector in ``tests/fixtures/athena-vectors`` and ``tests/fixtures/appflow-vectors`` plus
 valid events for the demo tables (so mutations also reach metadata, splits, reads and writes). Mutations: dropped
 keys, wrong types, bad base64, unknown ``@type``/``type``, huge strings, deep nesting, extreme numbers, unknown
 keys, control characters, and planted secrets. Each case is one ``lambda_handler`` call, in this process, and
@@ -46,7 +46,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-VECTORS = REPO.parent / "shared"
+from benchmarks.doc_blocks import last_run, replace_block  # noqa: E402
+
+VECTORS = REPO / "tests" / "fixtures"
 ATHENA_VECTORS = VECTORS / "athena-vectors"
 APPFLOW_VECTORS = VECTORS / "appflow-vectors"
 DOC = REPO / "docs" / "reliability.md"
@@ -633,26 +635,7 @@ def warm_up() -> None:
 
 
 def write_docs(campaign: Campaign, command: str) -> None:
-    if not DOC.is_file():
-        return
-    text = DOC.read_text()
-    begin, end = "<!-- fuzz:begin -->", "<!-- fuzz:end -->"
-    if begin not in text or end not in text:
-        return
-    block = "\n".join(
-        [
-            begin,
-            f"Last long run: `{command}` on {time.strftime('%Y-%m-%d')}:",
-            "",
-            "```text",
-            campaign.summary(),
-            "```",
-            end,
-        ]
-    )
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(head + block + tail)
+    replace_block(DOC, "fuzz", last_run(command, campaign.summary()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,7 @@ class DemoApp:
         self.settings = replace(settings or Settings(), **overrides)
         s = self.settings
         self.dataset = Dataset(s.seed, Sizes.resolve(s.scale, s.rows))
-        self.store = Store(self.dataset)
+        self.store = Store(self.dataset, live_clock=s.live_clock)
         self.auth = Authenticator(Credentials(s.api_key, s.client_id, s.client_secret, s.token_ttl_s))
         self.faults = FaultSchedule()
         self.limiter = TokenBucket(s.rate_limit)

@@ -53,6 +53,7 @@ class DemoServer:
         rate_limit: float | None = None,
         prefetch: bool = False,
         quiet: bool = True,
+        live_clock: bool = False,
     ) -> None:
         settings = Settings(
             seed=seed,
@@ -65,6 +66,7 @@ class DemoServer:
             latency_ms=latency_ms,
             rate_limit=rate_limit,
             prefetch=prefetch,
+            live_clock=live_clock,
         )
         self.app = DemoApp(settings)
         self.host = host
@@ -194,21 +196,77 @@ def _rows(values: Sequence[str]) -> dict[str, int]:
     return rows
 
 
+DEMO_API_EPILOG = """examples:
+  saas-connectors demo-api                                 serve on http://127.0.0.1:8080/api/v1
+  saas-connectors demo-api --port 0 --scale 0.1 --quiet    any free port, a tenth of the data, no request log
+  saas-connectors demo-api --rows contacts=1000000         one million contacts
+  saas-connectors demo-api --latency-ms 50 --rate-limit 20 a slower API that answers 429 above 20 requests/s
+  curl -H 'X-API-Key: demo-secret-key' 'http://127.0.0.1:8080/api/v1/contacts?limit=2'
+
+Then point the connectors at it, e.g.:
+  export SAAS_SPEC=demo SAAS_BASE_URL=http://127.0.0.1:8080/api/v1 SAAS_API_KEY=demo-secret-key
+  saas-connectors query "SELECT status, count(*) FROM contacts GROUP BY status"
+
+More: demo_api/README.md (endpoints, data, faults, the admin API).
+"""
+
+
 def build_parser(prog: str = "python -m demo_api") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Serve the demo SaaS CRM API.")
-    p.add_argument("--host", default="127.0.0.1")
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve the demo SaaS CRM API (accounts, contacts, deals, activities) over HTTP on loopback, "
+        "with API-key and OAuth2 authentication, cursor/offset/page pagination, rate limits and an admin API "
+        "for faults, mutations and the clock.",
+        epilog=DEMO_API_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
-    p.add_argument("--scale", type=float, default=1.0, help="multiplies the default row counts")
-    p.add_argument("--rows", action="append", default=[], metavar="ENTITY=N", help="e.g. contacts=1000000")
-    p.add_argument("--api-key", default=DEFAULT_API_KEY)
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--rate-limit", type=float, default=None, metavar="RPS")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--token-ttl", type=float, default=3600.0, metavar="SECONDS")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiplies the default row counts (accounts 2,000, contacts 20,000, deals 10,000; default 1)",
+    )
+    p.add_argument(
+        "--rows",
+        action="append",
+        default=[],
+        metavar="ENTITY=N",
+        help="exact rows of one entity, e.g. contacts=1000000",
+    )
+    p.add_argument(
+        "--api-key", default=DEFAULT_API_KEY, help=f"the X-API-Key clients must send (default {DEFAULT_API_KEY})"
+    )
+    p.add_argument("--latency-ms", type=float, default=0.0, help="sleep this long in every API request (default 0)")
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="RPS",
+        help="requests per second across all clients; above it the API answers 429 (default: unlimited)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of the generated data (default {DEFAULT_SEED})"
+    )
+    p.add_argument(
+        "--token-ttl",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="lifetime of OAuth2 access tokens (default 3600)",
+    )
     p.add_argument(
         "--prefetch", action="store_true", help="precompute a sequential reader's next page in the background"
     )
     p.add_argument("--quiet", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--clock",
+        choices=("live", "fixed"),
+        default="live",
+        help="live (default): writes are stamped with the real time, so incremental flows find them; fixed: "
+        "the deterministic clock the tests use, starting at 2025-07-01 and advancing one second per write",
+    )
     return p
 
 
@@ -229,6 +287,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m demo_api") ->
             rate_limit=args.rate_limit,
             prefetch=args.prefetch,
             quiet=args.quiet,
+            live_clock=args.clock == "live",
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

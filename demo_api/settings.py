@@ -22,5 +22,6 @@ class Settings:
     latency_ms: float = 0.0  # sleep per API request
     rate_limit: float | None = None  # requests/second across all clients; None = unlimited
     prefetch: bool = False  # compute a sequential reader's next page in the background
+    live_clock: bool = False  # stamp writes with at least the real time (see clock.py)
     tenant: str = "acme-demo"
     plan: str = "enterprise"

@@ -249,10 +249,10 @@ class ActivityTable:
 class Store:
     """Thread-safe facade over all entities, the server clock and the mutation helpers."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, *, live_clock: bool = False) -> None:
         self.dataset = dataset
         self.lock = threading.RLock()
-        self.clock = ServerClock()
+        self.clock = ServerClock(live=live_clock)
         self.tables: dict[str, Table] = {name: Table(dataset.table(name)) for name in TABLE_ENTITIES}
         self.activities = ActivityTable(dataset.activities, self.tables["contacts"])
         self._mutation_stream = Stream(dataset.seed, "mutations")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from saas_cli.sql_constraints import Domain
+from saas_cli.sql_literal import predicate_text
 from shared.predicates import Op, Predicate
 from shared.spec.model import EntitySpec
 
@@ -70,7 +71,7 @@ def api_plan(entity: EntitySpec, domains: dict[str, Domain]) -> ApiPlan:
         else:
             predicates += found
     plan = plan_query(entity, predicates)
-    local += [str(p) for p in plan.residual]
+    local += [predicate_text(p.field, p.op.value.replace("_", " "), p.value) for p in plan.residual]
     base = set(entity.params.items())
     params = [(k, v) for k, v in plan.params if (k, v) not in base]
     parents = len(plan.parent_keys) if plan.parent_keys is not None else None

@@ -75,6 +75,20 @@ def local_secret() -> str | None:
     return local_aws.put_secret(LOCAL_SECRET_NAME, json.dumps(values))
 
 
+def require_no_secret() -> None:
+    """With no credentials at all, fail before any call if the spec's auth needs a ``{secret.*}`` value,
+    naming the variable to set (the connector itself could only say that the request carries none)."""
+    from shared.spec import load_spec
+    from shared.templating import placeholders, secret_hint
+
+    auth = load_spec(os.environ.get("SAAS_SPEC")).api.auth
+    needed = sorted(
+        {name for value in auth.params.values() for scope, name in placeholders(str(value)) if scope == "secret"}
+    )
+    if needed:
+        raise UsageError(f"no credentials: the spec's auth needs {{secret.{needed[0]}}}", hint=secret_hint(needed[0]))
+
+
 def make_calls(args: argparse.Namespace) -> AppFlowCalls:
     secret_arn = args.secret_arn
     if not args.function_name:
@@ -82,6 +96,8 @@ def make_calls(args: argparse.Namespace) -> AppFlowCalls:
             os.environ["SAAS_SPEC"] = args.spec
         if not secret_arn:
             secret_arn = local_secret()
+        if not secret_arn:
+            require_no_secret()
     auth_type = args.auth_type or "CustomAuth"
     connection = Connection(
         secret_arn=secret_arn,

@@ -53,6 +53,7 @@ class CallRecord:
     seconds: float
     detail: str = ""
     ok: bool = True
+    started: float = 0.0  # time.perf_counter() when the call was sent (wall time of parallel calls)
 
 
 @dataclass
@@ -97,9 +98,11 @@ class AthenaCalls:
         try:
             out = self.invoker.invoke(event)
         except Exception:
-            self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, ok=False))
+            self._record(
+                CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, ok=False, started=started)
+            )
             raise
-        self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail))
+        self._record(CallRecord(request.WIRE_TYPE, table, time.perf_counter() - started, detail, started=started))
         kind = out.get("@type")
         if kind not in expected:
             raise ProtocolError(f"{request.WIRE_TYPE}: expected {' or '.join(expected)}, got @type {kind!r}")
@@ -180,27 +183,35 @@ class AthenaCalls:
         block: Block = self._decode("GetTableLayoutResponse", lambda: block_from_wire(out["partitions"], "partitions"))
         return block
 
+    def get_splits_page(
+        self, info: TableInfo, partitions: Block, constraints: Constraints, token: str | None = None
+    ) -> tuple[list[Split], str | None]:
+        """One GetSplits call: its splits and its continuation token (None on the last page)."""
+        request = GetSplitsRequest(
+            self.identity,
+            self.query_id,
+            self.catalog,
+            info.name,
+            partitions,
+            info.partition_columns,
+            constraints,
+            token,
+        )
+        detail = "continuation" if token else ""
+        out = self._send(request, ("GetSplitsResponse",), _label(info.name), detail)
+        splits: list[Split] = self._decode(
+            "GetSplitsResponse", lambda: [split_from_wire(s, "split") for s in out.get("splits") or []]
+        )
+        new_token = out.get("continuationToken")
+        return splits, None if new_token is None else str(new_token)
+
     def get_splits(self, info: TableInfo, partitions: Block, constraints: Constraints) -> tuple[list[Split], int]:
         """Every split, following continuation tokens; and how many calls that took."""
         splits: list[Split] = []
         token: str | None = None
         for calls in range(1, MAX_SPLIT_PAGES + 1):
-            request = GetSplitsRequest(
-                self.identity,
-                self.query_id,
-                self.catalog,
-                info.name,
-                partitions,
-                info.partition_columns,
-                constraints,
-                token,
-            )
-            detail = "continuation" if token else ""
-            out = self._send(request, ("GetSplitsResponse",), _label(info.name), detail)
-            splits += self._decode(
-                "GetSplitsResponse", lambda o=out: [split_from_wire(s, "split") for s in o.get("splits") or []]
-            )
-            new_token = out.get("continuationToken")
+            page, new_token = self.get_splits_page(info, partitions, constraints, token)
+            splits += page
             if new_token is None:
                 return splits, calls
             if new_token == token:

@@ -21,6 +21,7 @@ from saas_cli.errors import SqlError
 from saas_cli.invoker import FunctionError, Invoker
 from saas_cli.spill_reader import SpillReader
 from saas_cli.sql_constraints import ScanPushdown, scan_pushdown
+from saas_cli.sql_errors import engine_error
 from saas_cli.sql_scans import ParsedQuery, Scan, assign_columns, parse_query
 
 DEFAULT_WORKERS = 8
@@ -110,6 +111,7 @@ class AthenaEngine:
             pushdown = scan_pushdown(parsed, scan, info.schema, capabilities, columns)
             projection = pa.schema([f for f in info.schema if f.name in scan.columns])
             results.append(ScanResult(scan, info, pushdown, projection))
+        execute(parsed, results)  # bind the whole query over empty tables: its mistakes show before any read
         for res in results:
             self._plan_splits(calls, res)
         self._read(calls, results)
@@ -237,7 +239,7 @@ def execute(parsed: ParsedQuery, results: list[ScanResult]) -> pa.Table:
             fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # duckdb 2 / 1.x
             return fetch()
         except duckdb.Error as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SqlError(f"the query failed in the engine: {message}") from None
+            columns = {res.scan.alias: list(res.info.schema.names) for res in results}
+            raise engine_error(parsed.sql, parsed.tree, str(exc) or type(exc).__name__, columns) from None
     finally:
         con.close()

@@ -9,6 +9,7 @@ the exit code is 0 only if every check passed.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from typing import Any
 from saas_cli.output import heading, print_table, progress, say
 
 DEFAULT_SCALE = 0.1
+MIN_SCALE = 0.05  # 1,000 contacts: enough for the export query to spill and for 25 changed contacts
 
 EPILOG = """examples:
-  saas-connectors demo                 the whole demo (about half a minute)
+  saas-connectors demo                 the whole demo (8-10 s measured on 2 busy cores)
   saas-connectors demo --scale 0.3     more data (the demo CRM's size factor)
 """
 
@@ -35,8 +37,29 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--scale", type=float, default=DEFAULT_SCALE, help=f"demo data size (default {DEFAULT_SCALE})")
+    p.add_argument(
+        "--scale",
+        type=scale_value,
+        default=DEFAULT_SCALE,
+        help=f"demo data size, {MIN_SCALE} or more (default {DEFAULT_SCALE}: 2,000 contacts)",
+    )
     p.add_argument("--port", type=int, default=0, help="port for the demo API (default: any free port)")
+
+
+def scale_value(text: str) -> float:
+    """``--scale``: a finite number no smaller than the demo needs (argparse reports the message)."""
+    from saas_cli.demo_appflow import CHANGED
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < MIN_SCALE:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_SCALE} (the demo needs about 1,000 contacts: a query large enough to spill "
+            f"and {CHANGED} contacts to change), got {text}"
+        )
+    return value
 
 
 @dataclass
@@ -91,7 +114,23 @@ def run_demo(args: argparse.Namespace) -> int:
             "4. Write-back: scores to the CRM through the AppFlow destination path", lambda: _write(env, notebook)
         )
     _summary(steps, time.perf_counter() - started)
+    _next_steps()
     return 0 if steps.ok else 1
+
+
+NEXT_STEPS = """
+Try next (README.md, "Run the connectors locally"):
+  . .venv/bin/activate
+  saas-connectors demo-api --port 8080 --quiet &
+  export SAAS_BASE_URL=http://127.0.0.1:8080/api/v1 SAAS_API_KEY=demo-secret-key
+  saas-connectors query --explain "SELECT status, count(*) FROM contacts WHERE score > 50 GROUP BY status"
+  saas-connectors flow run contacts --destination ./landing
+  saas-connectors --help
+Your own API: write a spec (docs/spec.md), then saas-connectors spec lint my-api.yaml."""
+
+
+def _next_steps() -> None:
+    say(NEXT_STEPS)
 
 
 def _athena(server: Any, spec: Any) -> tuple[bool, str, Any]:
@@ -139,7 +178,7 @@ def _flow(env: Any) -> tuple[bool, str, Any]:
     say(f"  full run landed in        {check.full.location}/")
     say(f"  the API changed {CHANGED} contacts; the incremental run read: {check.incremental.filter_expression}")
     say(f"  incremental run landed in {check.incremental.location}/")
-    say(f"  watermark kept in         {check.state_file}")
+    say(f"  watermark kept in         {check.state_file} (a temporary folder, removed when the demo ends)")
     ok = check.full_ok and check.incremental_ok
     detail = f"full {check.full.records} records, incremental {check.incremental.records} (the {CHANGED} changed)"
     return ok, detail, check

@@ -5,7 +5,6 @@ written back through the connector's destination path."""
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ def _ids(location: str) -> list[int]:
 
 def run_flows(env: Any, bar: Progress) -> FlowCheck:
     server = env.server
-    state = StateFile(Path(tempfile.mkdtemp(prefix="saas-demo-")) / "flows.json")
+    state = StateFile(Path(env.workdir) / "flows.json")
     calls = appflow_calls(env.appflow_secret_arn)
     source_ids = sorted(r["id"] for r in server.store.all_records(ENTITY))
     options = FlowRunOptions(

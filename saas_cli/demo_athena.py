@@ -128,6 +128,15 @@ def run_queries(server: Any, spec: SourceSpec, bar: Progress) -> list[QueryCheck
     return checks
 
 
+def preview(table: Any, rows: int = 3, width: int = 110) -> str:
+    """A few rows of an answer on one line each, so the demo shows data and not only counts."""
+    lines = []
+    for row in table.slice(0, rows).to_pylist():
+        text = ", ".join(f"{k}={v}" for k, v in row.items())
+        lines.append(text if len(text) <= width else text[: width - 3] + "...")
+    return ("\n       " + "\n       ".join(lines)) if lines else " none"
+
+
 def report_queries(checks: list[QueryCheck], spec: SourceSpec) -> None:
     rows = []
     for i, check in enumerate(checks, 1):
@@ -153,6 +162,7 @@ def report_queries(checks: list[QueryCheck], spec: SourceSpec) -> None:
         kept = [text for res in outcome.scans for text, _ in res.pushdown.kept]
         if kept:
             say(f"     kept by the engine:      {'; '.join(kept)}")
+        say(f"     answer ({outcome.result.num_rows} rows):{preview(outcome.result)}")
     print_table(
         "Queries through the Athena connector (answers compared with DuckDB over the API's full data)",
         ["#", "query", "rows", "splits", "spilled to S3", "seconds", "check"],

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from saas_cli import local_aws
@@ -41,6 +44,7 @@ class DemoEnvironment:
     server: Any = None
     aws_endpoint: str = ""
     appflow_secret_arn: str = ""
+    workdir: Path | None = None  # the demo's local files (the flow's watermark); removed on exit
     _saved: dict[str, str | None] | None = None
 
     @property
@@ -52,6 +56,7 @@ class DemoEnvironment:
 
         self._saved = {k: os.environ.get(k) for k in ENV_KEYS}
         self.server = DemoServer(port=self.port, scale=self.scale).start()
+        self.workdir = Path(tempfile.mkdtemp(prefix="saas-demo-"))
         try:
             self.aws_endpoint = local_aws.use(None)
             os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = local_aws.DEFAULT_REGION
@@ -76,6 +81,9 @@ class DemoEnvironment:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -9,6 +9,7 @@ from athena_connector.wire import AllOrNoneValueSet, SortedRangeSet, ValueSet
 from saas_cli.api_plan import api_plan
 from saas_cli.athena_engine import QueryOutcome, ScanResult
 from saas_cli.output import heading, say
+from saas_cli.sql_literal import sql_literal
 from shared.spec.model import SourceSpec
 
 
@@ -23,25 +24,19 @@ def describe_value_set(vs: ValueSet) -> str:
             if r.is_all:
                 parts.append("IS NOT NULL")
             elif r.is_single_value:
-                parts.append(f"= {_show(r.low.value)}")
+                parts.append(f"= {sql_literal(r.low.value)}")
             else:
-                low = "(-inf" if r.low.is_unbounded else f"{'[' if r.low_inclusive else '('}{_show(r.low.value)}"
-                high = "+inf)" if r.high.is_unbounded else f"{_show(r.high.value)}{']' if r.high_inclusive else ')'}"
+                low = "(-inf" if r.low.is_unbounded else f"{'[' if r.low_inclusive else '('}{sql_literal(r.low.value)}"
+                high = (
+                    "+inf)" if r.high.is_unbounded else f"{sql_literal(r.high.value)}{']' if r.high_inclusive else ')'}"
+                )
                 parts.append(f"in {low}, {high}")
         if vs.null_allowed:
             parts.append("IS NULL")
         return " or ".join(parts) if parts else "nothing"
-    values = ", ".join(_show(v) for v in vs.values)
+    values = ", ".join(sql_literal(v) for v in vs.values)
     text = f"{'in' if vs.white_list else 'not in'} ({values})"
     return text + (" or IS NULL" if vs.null_allowed else "")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value)
 
 
 def capability_names(capabilities: dict[str, Any]) -> str:
@@ -93,16 +88,32 @@ def scan_lines(res: ScanResult, spec: SourceSpec | None = None) -> list[str]:
     return lines
 
 
-def print_explain(outcome: QueryOutcome, spec: SourceSpec | None = None, stream: TextIO | None = None) -> None:
-    heading("Calls made (as Athena makes them)", stream)
+def call_lines(outcome: QueryOutcome) -> list[str]:
+    """Per request type: the count, the wall time (first sent to last answered) and, where calls overlapped,
+    their summed time (ReadRecords run in parallel: the sum is not the time the query took)."""
     counts: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
+    summed: Counter[str] = Counter()
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
     for call in outcome.calls:
         name = call.request.removesuffix("Request")
         counts[name] += 1
-        seconds[name] += call.seconds
+        summed[name] += call.seconds
+        first[name] = min(first.get(name, call.started), call.started)
+        last[name] = max(last.get(name, call.started + call.seconds), call.started + call.seconds)
+    lines = [f"  {'call':<26} {'count':>5}  {'wall time':>9}  summed over parallel calls"]
     for name, n in counts.items():
-        say(f"  {name:<26} x{n:<4} {seconds[name]:7.3f} s", stream=stream)
+        wall = last[name] - first[name]
+        parallel = f"{summed[name]:8.3f} s" if summed[name] > wall * 1.05 else ""
+        lines.append(f"  {name:<26} {n:>5}  {wall:7.3f} s  {parallel}".rstrip())
+    lines.append(f"  {'whole query':<26} {len(outcome.calls):>5}  {outcome.seconds:7.3f} s")
+    return lines
+
+
+def print_explain(outcome: QueryOutcome, spec: SourceSpec | None = None, stream: TextIO | None = None) -> None:
+    heading("Calls made (as Athena makes them)", stream)
+    for line in call_lines(outcome):
+        say(line, stream=stream)
     say(
         f"  serDeVersion {outcome.ping.serde_version}; capabilities: {capability_names(outcome.capabilities)}",
         stream=stream,

@@ -160,8 +160,20 @@ def _write(args: argparse.Namespace) -> int:
         f"{args.operation} {args.entity}: {result.written} of {len(records)} records written "
         f"in {result.batches} WriteData call(s)"
     )
-    for index, message in result.failed[:20]:
-        say(f"  record {index}: {message}", style="red")
-    if len(result.failed) > 20:
-        say(f"  ... and {len(result.failed) - 20} more failures")
+    for line in failure_lines(result.failed):
+        say(f"  {line}", style="red")
     return 0 if not result.failed else 1
+
+
+def failure_lines(failed: list[tuple[int, str]], limit: int = 20) -> list[str]:
+    """One line per distinct message (a batch that fails as a whole is one message, not one per record)."""
+    by_message: dict[str, list[int]] = {}
+    for index, message in failed:
+        by_message.setdefault(message, []).append(index)
+    lines = []
+    for message, indexes in list(by_message.items())[:limit]:
+        shown = ", ".join(str(i) for i in indexes[:5]) + (f" and {len(indexes) - 5} more" if len(indexes) > 5 else "")
+        lines.append(f"record{'s' if len(indexes) > 1 else ''} {shown}: {message}")
+    if len(by_message) > limit:
+        lines.append(f"... and {len(by_message) - limit} more distinct failures")
+    return lines

@@ -124,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.command}: choose an action (see: saas-connectors {args.command} --help)")
     _setup_process(getattr(args, "verbose", False))
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, so that a reader that went away is handled below and not at exit
+        return code
     except CliError as exc:
         _error(str(exc), exc.hint)
         return exc.exit_code
@@ -134,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:
         from saas_cli.invoker import FunctionError
 
@@ -148,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug to see where it happened")
         return 1
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``| head``): stop quietly, as other command-line tools do. Python would
+    otherwise report the failed flush of stdout at exit, so stdout is pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def _is_aws_error(exc: Exception) -> bool:

@@ -75,7 +75,7 @@ def prepare_local_connector(spec: str | None) -> None:
     if not os.environ.get("spill_bucket"):  # noqa: SIM112 - the connector's own variable name
         local_aws.use(("s3",))
         local_aws.ensure_bucket(LOCAL_SPILL_BUCKET)
-        os.environ["SPILL_BUCKET"] = LOCAL_SPILL_BUCKET
+        os.environ["spill_bucket"] = LOCAL_SPILL_BUCKET  # noqa: SIM112 - the connector reads this name
 
 
 def resolve_schema(args: argparse.Namespace, invoker: Invoker, catalog: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from saas_cli.errors import UsageError
 from shared.client import SaaSClient
 from shared.errors import ConfigError
 from shared.predicates import Op, Predicate, matches
@@ -56,17 +57,19 @@ def parse_where(client: SaaSClient, entity: str, items: list[str]) -> list[Predi
 
 
 def run_read(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 0:
+        raise UsageError(f"--limit must be 0 or more, got {args.limit}")
     client = SaaSClient(load_spec(args.spec))
     fields = [f.strip() for f in args.fields.split(",")] if args.fields else None
     plan = client.plan(args.entity, parse_where(client, args.entity, args.where), fields)
     extractor = Extractor(client.entity(args.entity))
     shown = 0
     for record in client.iter_records(plan):
+        if args.limit is not None and shown >= args.limit:
+            break
         row = extractor.typed_row(record)
         if not matches(row, plan.residual):
             continue
         print(json.dumps(to_jsonable({k: row[k] for k in plan.fields}), ensure_ascii=False))
         shown += 1
-        if args.limit is not None and shown >= args.limit:
-            break
     return 0

@@ -22,6 +22,7 @@ NAME_OK = re.compile(r"^[a-z][a-z0-9_]*$")
 LINT_EPILOG = """examples:
   saas-connectors spec lint my-api.yaml
   saas-connectors spec lint demo          (a bundled spec)
+  saas-connectors spec lint my-api.yaml --live     (then a few requests per entity against SAAS_BASE_URL)
 """
 INFER_EPILOG = """examples:
   saas-connectors spec infer /tickets --entity tickets --spec my-api.yaml     (auth and base URL from the spec)
@@ -52,6 +53,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lint.add_argument("file", help="spec file (YAML), bundled spec name or s3:// URI")
+    lint.add_argument(
+        "--live",
+        action="store_true",
+        help="then check against the API (SAAS_BASE_URL or the spec's, credentials SAAS_*): records path, field "
+        "types, pagination, and that every declared filter narrows; a few requests per entity",
+    )
+    lint.add_argument("--base-url", default=None, help="with --live: the API's base URL (default: SAAS_BASE_URL)")
     infer = spec_sub.add_parser(
         "infer",
         parents=[common],
@@ -70,24 +78,29 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     infer.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="query parameter")
     infer.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header")
     infer.add_argument("--output", "-o", help="write the YAML to this file instead of stdout")
+    infer.add_argument(
+        "--base-url",
+        default=None,
+        help="the API's base URL, a prefix of the endpoint (default: all but its last segment)",
+    )
 
 
 def run_spec_command(args: argparse.Namespace) -> int:
     if args.spec_command == "lint":
-        return lint(args.file)
+        return lint(args.file, live=args.live, base_url=args.base_url)
     return infer(args)
 
 
 # -- lint --------------------------------------------------------------------------------------------------
 
 
-def lint(ref: str) -> int:
+def lint(ref: str, *, live: bool = False, base_url: str | None = None) -> int:
     from shared.spec import load_spec
 
     if not ref.startswith("s3://") and ("/" in ref or ref.endswith((".yaml", ".yml"))) and not Path(ref).exists():
         raise UsageError(f"no such file: {ref}")
     try:
-        spec = load_spec(ref)
+        spec = load_spec(ref, base_url=base_url)
     except SpecError as exc:
         say(f"{ref}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}", style="bold red")
         for problem in exc.problems:
@@ -109,7 +122,28 @@ def lint(ref: str) -> int:
         if entity.writes:
             notes.append(f"writable ({', '.join(entity.writes)})")
         say(f"  {entity.name}: {'; '.join(notes)}")
-    return 0
+    return lint_live(spec) if live else 0
+
+
+def lint_live(spec: Any) -> int:
+    """The live checks of ``saas_cli.spec_live``, printed per entity; 1 when any failed."""
+    from saas_cli.spec_live import check_live
+    from shared.client import SaaSClient
+
+    reports = check_live(SaaSClient(spec))
+    failed = 0
+    say(f"live checks against {spec.api.base_url}:", style="bold")
+    for report in reports:
+        say(f"  {report.entity} ({report.requests} requests):", style="bold red" if report.failed else "bold")
+        for finding in report.findings:
+            mark = "FAIL" if not finding.ok else ("warn" if finding.warning else "ok")
+            print(f"    {mark:4} {finding.text}")
+        failed += report.failed
+    say(
+        f"{failed} of {len(reports)} entities failed the live checks" if failed else "live checks: ok",
+        style="bold red" if failed else "bold green",
+    )
+    return 1 if failed else 0
 
 
 # -- infer -------------------------------------------------------------------------------------------------
@@ -183,14 +217,10 @@ def find_records(body: Any, path: str | None) -> tuple[list[dict[str, Any]], str
     if isinstance(body, list):
         return [r for r in body if isinstance(r, dict)], ""
     if isinstance(body, dict):
-        for key, value in body.items():
-            if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-                return value, key
-        for key, value in body.items():
-            if isinstance(value, dict):
-                for sub, inner in value.items():
-                    if isinstance(inner, list) and inner and all(isinstance(r, dict) for r in inner):
-                        return inner, f"{key}.{sub}"
+        from saas_cli.spec_infer import choose_records
+
+        records, found, _ = choose_records(body)
+        return records, found
     raise CliError("cannot find a list of records in the response; pass --records PATH")
 
 
@@ -257,28 +287,7 @@ def _fetch(args: argparse.Namespace) -> tuple[Any, str, str | None]:
         call = Call("GET", args.endpoint, params=params, headers=dict(_pairs(args.header, ":", "--header")))
         body, _ = client.transport.json(call, Deadline.none(), TransportStats())
         return body, args.endpoint, None
-    if not args.endpoint.startswith(("http://", "https://")):
-        raise UsageError("without --spec, give a full URL (or use --sample FILE)")
-    from urllib.parse import urlsplit
-
-    import requests
-
-    try:
-        response = requests.get(
-            args.endpoint, params=params, headers=dict(_pairs(args.header, ":", "--header")), timeout=30
-        )
-    except requests.RequestException as exc:
-        raise CliError(f"cannot reach {args.endpoint}: {exc}") from None
-    if response.status_code >= 400:
-        raise CliError(f"{args.endpoint} answered HTTP {response.status_code}: {response.text[:200]}")
-    try:
-        body = response.json()
-    except ValueError:
-        raise CliError(f"{args.endpoint} did not answer JSON") from None
-    parts = urlsplit(args.endpoint)
-    path = parts.path
-    base = f"{parts.scheme}://{parts.netloc}"
-    return body, path, base
+    raise UsageError("without --spec, give a full URL (or use --sample FILE)")
 
 
 def infer(args: argparse.Namespace) -> int:
@@ -288,6 +297,20 @@ def infer(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read the sample {args.sample}: {exc}") from None
         path, base = args.endpoint or f"/{args.entity or 'records'}", None
+    elif not args.spec:
+        if not args.endpoint or not args.endpoint.startswith(("http://", "https://")):
+            raise UsageError("without --spec, give a full URL (or use --sample FILE)")
+        from saas_cli.spec_infer import infer_from_url
+
+        out = infer_from_url(
+            args.endpoint,
+            headers=dict(_pairs(args.header, ":", "--header")),
+            params=_pairs(args.param, "=", "--param"),
+            base_url=args.base_url,
+            entity=args.entity,
+            records_path=args.records,
+        )
+        return _emit(args, out, args.entity or args.endpoint)
     else:
         if not args.endpoint:
             raise UsageError("give an endpoint (path or URL), or --sample FILE")
@@ -295,7 +318,9 @@ def infer(args: argparse.Namespace) -> int:
     records, records_path = find_records(body, args.records)
     if not records:
         raise CliError("the sample page has no records to infer from")
-    name = snake(args.entity or path.rstrip("/").rsplit("/", 1)[-1] or "records")
+    from saas_cli.spec_infer import entity_name
+
+    name = snake(args.entity) if args.entity else entity_name(path)
     text = entity_yaml(name, path, records_path, infer_fields(records))
     header = f"# {name}: fields inferred from {len(records)} sample record(s); check types, nullability and filters\n"
     if not args.spec:
@@ -305,10 +330,13 @@ def infer(args: argparse.Namespace) -> int:
             "  auth: {type: none}\n"
             "entities:\n" + text
         )
-    out = header + text
+    return _emit(args, header + text, name)
+
+
+def _emit(args: argparse.Namespace, out: str, name: str) -> int:
     if args.output:
         Path(args.output).write_text(out, encoding="utf-8")
-        say(f"wrote {args.output}: entity {name}, {len(infer_fields(records))} fields", stream=sys.stderr)
+        say(f"wrote {args.output} ({name})", stream=sys.stderr)
     else:
         sys.stdout.write(out)
     return 0

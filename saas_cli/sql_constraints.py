@@ -36,6 +36,7 @@ from athena_connector.wire import (
     SortedRangeSet,
     ValueSet,
 )
+from saas_cli.sql_fold import fold
 from saas_cli.sql_scans import ParsedQuery, Scan, direct_tables
 
 FILTER_PUSHDOWN = "supports_filter_pushdown"
@@ -435,8 +436,9 @@ def scan_pushdown(
         where_total += in_where
         if not mine or conjunct.find(exp.Subquery, exp.Select) is not None:
             continue  # another table's condition (or a join condition): not this scan's business
+        folded = fold(conjunct, parsed.now)
         try:
-            found = term(conjunct, resolve, types)
+            found = term(folded, resolve, types)
         except NotPushable as why:
             result.kept.append((_sql(conjunct), str(why)))
             continue
@@ -445,7 +447,7 @@ def scan_pushdown(
             continue
         previous = domains.get(found.column)
         domains[found.column] = found.domain if previous is None else previous.intersect(found.domain)
-        result.pushed.append(_sql(conjunct))
+        result.pushed.append(_sql(conjunct) + (f"  (folded: {_sql(folded)})" if folded is not conjunct else ""))
         where_pushed += in_where
     summary = {col: value_set(d, types[col]) for col, d in domains.items() if not d.is_everything}
     result.domains = domains

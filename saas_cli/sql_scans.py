@@ -8,14 +8,16 @@ alias, so qualified column references still resolve), then runs in DuckDB.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from saas_cli.errors import SqlError
+from saas_cli.sql_errors import parse_error, token_error
 
 READ_DIALECT = "trino"  # Athena's DML is Trino's
 ENGINE_DIALECT = "duckdb"
@@ -46,6 +48,8 @@ class Scan:
 class ParsedQuery:
     tree: exp.Expression
     scans: list[Scan]
+    sql: str = ""  # as the user wrote it (error positions point into it)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))  # current_timestamp, as folded
 
     def engine_sql(self) -> str:
         """The query for DuckDB: every scan replaced by its registered table."""
@@ -68,7 +72,9 @@ def parse_query(sql: str) -> ParsedQuery:
     try:
         statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
     except ParseError as exc:
-        raise SqlError(f"cannot parse the query: {_parse_message(exc)}") from None
+        raise parse_error(sql, exc) from None
+    except TokenError as exc:
+        raise token_error(sql, exc) from None
     if len(statements) != 1:
         raise SqlError(f"expected one statement, found {len(statements)}")
     tree = statements[0]
@@ -85,15 +91,7 @@ def parse_query(sql: str) -> ParsedQuery:
     if not scans:
         raise SqlError("the query reads no table of this catalog")
     _mark_joins(scans)
-    return ParsedQuery(tree, scans)
-
-
-def _parse_message(exc: ParseError) -> str:
-    errors = getattr(exc, "errors", None) or []
-    if errors:
-        first = errors[0]
-        return f"{first.get('description')} (line {first.get('line')}, column {first.get('col')})"
-    return str(exc).splitlines()[0]
+    return ParsedQuery(tree, scans, sql)
 
 
 def _cte_names(tree: exp.Expression) -> set[str]:

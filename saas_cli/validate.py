@@ -1,12 +1,15 @@
 """``saas-connectors validate``: the call sequences of the official checkers, step by step, against deployed
 functions (or the handlers in this process).
 
-Athena, as the SDK's ConnectorValidator: Ping; ListSchemas (non-empty, lower case); ListTables (non-empty,
-lower case); per table GetTable (same name back, lower-case columns, at least one non-partition column,
-partition columns among the columns), GetTableLayout with no constraints (at least one partition),
-GetSplits (at least one split), ReadRecords on one split chosen at random with maxBlockSize 16,000,000 and
-maxInlineBlockSize 5,242,880 (an inline answer with at least one row); when GetSplits paged, once more with
-its continuation token.
+Athena, as the SDK's ConnectorValidator: Ping; ListSchemas (non-empty, lower case); ListTables (non-empty
+unless ``--allow-empty-tables``, lower case); per table (or the one ``--table``) GetTable (same name back,
+lower-case columns, at least one non-partition column, partition columns among the columns), GetTableLayout
+(at least one partition), one page of GetSplits (at least one split), ReadRecords on one split of it chosen at
+random with maxBlockSize 16,000,000 and maxInlineBlockSize 5,242,880 (an inline answer with at least one row);
+when that page carried a continuation token, one more page (at least one split) and a read of one of its
+splits. ``--constraints "score>50,status=customer"`` sends those constraints with GetTableLayout, GetSplits and
+ReadRecords (as Athena would for that WHERE clause), and every row read must satisfy them;
+``--planning-only`` stops before ReadRecords.
 
 AppFlow, as AppFlow does when a connector is registered, a connection made and a flow created:
 DescribeConnectorConfiguration, ValidateConnectorRuntimeSettings, ValidateCredentials, ListEntities (the
@@ -30,6 +33,7 @@ from saas_cli.errors import CliError
 from saas_cli.invoker import APPFLOW_HANDLER, ATHENA_HANDLER, FunctionError, make_invoker
 from saas_cli.output import print_table, say
 from saas_cli.spill_reader import SpillReader
+from saas_cli.validator_constraints import ParsedConstraints, parse_constraints, violations
 
 VALIDATOR_MAX_BLOCK = 16_000_000
 VALIDATOR_MAX_INLINE = 5_242_880
@@ -39,6 +43,8 @@ EPILOG = """examples:
       --secret-arn arn:aws:secretsmanager:us-east-1:123456789012:secret:appflow!...
   saas-connectors validate --athena-function athena-saas --table contacts
   saas-connectors validate --only appflow --entity contacts       the AppFlow handler in this process
+  saas-connectors validate --only athena --table contacts --constraints "score>50,status=customer"
+  saas-connectors validate --only athena --planning-only           metadata and splits only, no reads
 """
 
 
@@ -58,7 +64,18 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--only", choices=("athena", "appflow"), help="check one connector only")
     p.add_argument("--region", help="AWS region of the functions (default: boto3's)")
     p.add_argument("--catalog", help="catalog name sent to the Athena connector (default lambda:<function>)")
+    p.add_argument("--schema", help="check this schema (database) only (default: the first listed)")
     p.add_argument("--table", help="check this table only (default: every table)")
+    p.add_argument(
+        "--constraints",
+        metavar="COND,...",
+        help='constraints sent with the reads, as the SDK validator\'s: "score>50,status=customer" '
+        "(ops = != > >= < <=; column= is IS NULL); needs --table",
+    )
+    p.add_argument("--planning-only", action="store_true", help="check metadata and splits; read no records")
+    p.add_argument(
+        "--allow-empty-tables", action="store_true", help="a schema without tables passes (the SDK's option)"
+    )
     p.add_argument("--entity", help="check this AppFlow entity only (default: every entity)")
     p.add_argument("--secret-arn", help="the AppFlow connection's credentials secret")
     p.add_argument("--auth-type", choices=AUTH_TYPES, default=None, help="authenticationType (default CustomAuth)")
@@ -113,8 +130,23 @@ def _lower(names: list[str], what: str) -> None:
 # -- Athena ------------------------------------------------------------------------------------------------
 
 
-def validate_athena(calls: AthenaCalls, table: str | None, seed: int) -> list[StepResult]:
+@dataclass(frozen=True)
+class AthenaOptions:
+    """What to check: ``validate``'s Athena flags."""
+
+    schema: str | None = None
+    table: str | None = None
+    constraints: str | None = None
+    planning_only: bool = False
+    allow_empty_tables: bool = False
+    seed: int = 0
+
+
+def validate_athena(calls: AthenaCalls, options: AthenaOptions) -> list[StepResult]:
     c = Checker("athena")
+    if options.constraints and not options.table:
+        c.results.append(StepResult("athena", "Constraints", options.constraints, False, "--constraints needs --table"))
+        return c.results
     ping = c.check("Ping", calls.catalog, lambda: (p := calls.ping(), f"serDeVersion {p.serde_version}"))
     if ping is None:
         return c.results
@@ -124,35 +156,42 @@ def validate_athena(calls: AthenaCalls, table: str | None, seed: int) -> list[St
         if not found:
             raise Failed("no schemas")
         _lower(found, "schema names")
+        if options.schema and options.schema not in found:
+            raise Failed(f"schema {options.schema!r} is not listed (schemas: {', '.join(found)})")
         return found, ", ".join(found)
 
     found = c.check("ListSchemas", calls.catalog, schemas)
     if not found:
         return c.results
-    schema = found[0]
+    schema = options.schema or found[0]
 
     def tables() -> tuple[list[str], str]:
         names = [t.table_name for t in calls.list_tables(schema)]
-        if not names:
-            raise Failed("no tables")
         _lower(names, "table names")
+        if not names:
+            if not options.allow_empty_tables:
+                raise Failed("no tables (--allow-empty-tables accepts that)")
+            return names, "no tables (allowed by --allow-empty-tables)"
         return names, f"{len(names)} tables"
 
     names = c.check("ListTables", schema, tables)
     if not names:
         return c.results
-    if table:
-        if table not in names:
-            c.results.append(StepResult("athena", "GetTable", table, False, f"not listed (tables: {', '.join(names)})"))
+    if options.table:
+        if options.table not in names:
+            detail = f"not listed (tables: {', '.join(names)})"
+            c.results.append(StepResult("athena", "GetTable", options.table, False, detail))
             return c.results
-        names = [table]
-    rng = random.Random(seed)
+        names = [options.table]
+    rng = random.Random(options.seed)
     for name in names:
-        _validate_table(c, calls, TableName(schema, name), rng)
+        _validate_table(c, calls, TableName(schema, name), rng, options)
     return c.results
 
 
-def _validate_table(c: Checker, calls: AthenaCalls, name: TableName, rng: random.Random) -> None:
+def _validate_table(
+    c: Checker, calls: AthenaCalls, name: TableName, rng: random.Random, options: AthenaOptions
+) -> None:
     target = f"{name.schema_name}.{name.table_name}"
 
     def get_table() -> tuple[TableInfo, str]:
@@ -170,42 +209,68 @@ def _validate_table(c: Checker, calls: AthenaCalls, name: TableName, rng: random
     info = c.check("GetTable", target, get_table)
     if info is None:
         return
+    parsed: ParsedConstraints | None = None
+    if options.constraints:
+        parsed = c.check(
+            "Constraints",
+            target,
+            lambda: (p := parse_constraints(options.constraints or "", info.schema), _describe(p)),
+        )
+        if parsed is None:
+            return
+    constraints = parsed.constraints if parsed else Constraints()
 
     def layout() -> tuple[Any, str]:
-        block = calls.get_table_layout(info, Constraints())
+        block = calls.get_table_layout(info, constraints)
         if block.num_rows < 1:
-            raise Failed("no partitions: Athena would read nothing")
+            raise Failed("no partitions: Athena would read nothing (an empty table, or a problem)")
         return block, f"{block.num_rows} partition(s)"
 
     partitions = c.check("GetTableLayout", target, layout)
     if partitions is None:
         return
 
-    def splits(token_pages: list[int]) -> tuple[list[Any], str]:
-        found, pages = calls.get_splits(info, partitions, Constraints())
+    def splits(token: str | None) -> tuple[tuple[list[Any], str | None], str]:
+        found, next_token = calls.get_splits_page(info, partitions, constraints, token)
         if not found:
-            raise Failed("no splits")
-        token_pages.append(pages)
-        return found, f"{len(found)} split(s) in {pages} page(s)"
+            raise Failed(
+                "no splits in the page after a continuation token" if token else "no splits: Athena would read nothing"
+            )
+        more = ", and a continuation token" if next_token else ""
+        return (found, next_token), f"{len(found)} split(s){more}"
 
-    pages: list[int] = []
-    found = c.check("GetSplits", target, lambda: splits(pages))
-    if not found:
-        return
-
-    def read() -> tuple[None, str]:
+    def read(found: list[Any], page: str) -> tuple[None, str]:
         split = rng.choice(found)
         records = calls.read_records(
-            info, info.schema, split, Constraints(), SpillReader(),
+            info, info.schema, split, constraints, SpillReader(),
             max_block=VALIDATOR_MAX_BLOCK, max_inline=VALIDATOR_MAX_INLINE,
         )  # fmt: skip
         if records.spilled:
             raise Failed("the answer spilled to S3; the validator expects an inline ReadRecordsResponse")
         if records.table.num_rows < 1:
             raise Failed("the split chosen at random returned no rows; the SDK's validator requires one (try --seed)")
-        return None, f"{records.table.num_rows} rows inline from 1 of {len(found)} split(s)"
+        if parsed is not None:
+            broken = violations(records.table, parsed)
+            if broken:
+                raise Failed(f"rows that break --constraints {parsed.text!r}: {'; '.join(broken)}")
+        kept = f", all satisfying {parsed.text!r}" if parsed else ""
+        return None, f"{records.table.num_rows} rows inline from 1 of {len(found)} split(s) of the {page} page{kept}"
 
-    c.check("ReadRecords", target, read)
+    token: str | None = None
+    for page in ("first", "next"):
+        step = "GetSplits" if page == "first" else "GetSplits (continuation)"
+        answer = c.check(step, target, lambda t=token: splits(t))
+        if answer is None:
+            return
+        found, token = answer
+        if not options.planning_only:
+            c.check("ReadRecords", target, lambda f=found, p=page: read(f, p))
+        if token is None:
+            return
+
+
+def _describe(parsed: ParsedConstraints) -> str:
+    return f"{len(parsed.domains)} column(s) constrained: {', '.join(parsed.domains)}"
 
 
 # -- AppFlow -----------------------------------------------------------------------------------------------
@@ -285,7 +350,15 @@ def run_validate(args: argparse.Namespace) -> int:
             from saas_cli.query_command import prepare_local_connector
 
             prepare_local_connector(None)
-        results += validate_athena(AthenaCalls(invoker, catalog), args.table, args.seed)
+        options = AthenaOptions(
+            schema=args.schema,
+            table=args.table,
+            constraints=args.constraints,
+            planning_only=args.planning_only,
+            allow_empty_tables=args.allow_empty_tables,
+            seed=args.seed,
+        )
+        results += validate_athena(AthenaCalls(invoker, catalog), options)
     if args.only != "athena":
         secret = args.secret_arn or (None if args.appflow_function else local_secret())
         connection = Connection(secret_arn=secret, auth_type=args.auth_type or "CustomAuth")

@@ -15,7 +15,7 @@ from saas_cli.appflow_calls import AppFlowCalls
 from saas_cli.errors import UsageError
 
 DEFAULT_BATCH = 100
-OPERATIONS = ("INSERT", "UPDATE", "UPSERT")
+OPERATIONS = ("INSERT", "UPDATE", "UPSERT", "DELETE")
 
 
 @dataclass
@@ -80,7 +80,13 @@ def write_back(
     config = calls.describe_connector()
     if "DESTINATION" not in (config.get("connectorModes") or []):
         raise UsageError("the connector does not declare the DESTINATION mode: it cannot be written to")
-    calls.describe_entity(entity)
+    definition = calls.describe_entity(entity)
+    if (definition.get("entity") or {}).get("isWritable") is False:
+        writable = [e["entityIdentifier"] for e in calls.list_entities() if e.get("isWritable")]
+        raise UsageError(
+            f"entity '{entity}' is not writable (its DescribeEntity says isWritable: false); "
+            f"writable entities: {', '.join(writable) or 'none'}"
+        )
     result = WriteResult()
     for start in range(0, len(records), max(1, batch_size)):
         batch = [{k: plain(v) for k, v in r.items()} for r in records[start : start + batch_size]]

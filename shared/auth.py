@@ -124,14 +124,22 @@ class OAuth2Auth(Authenticator):
         # Connections differ by secret, refresh token and scope too: never hand one tenant another's token.
         digest = hashlib.sha256(f"{client_secret}\0{refresh_token or ''}\0{scope or ''}".encode()).hexdigest()
         self._key = (token_url, client_id, grant, digest)
+        self._sent = threading.local()  # the token this thread last sent (pages are fetched by several threads)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._token().access_token}"
+        token = self._token().access_token
+        self._sent.token = token
+        r.headers["Authorization"] = f"Bearer {token}"
         return r
 
     def refresh(self) -> bool:
+        """Replace the token this thread's request was refused with. When another thread has replaced it already
+        (requests in flight together all meet the expiry), the new one is used as it is: fetching one per thread
+        would revoke the others' at an API that keeps one token per client."""
         with _TOKEN_LOCK:
             cached = _TOKEN_CACHE.get(self._key)
+            if cached is not None and cached.access_token != getattr(self._sent, "token", None):
+                return True
             if cached is not None:  # expire it but keep a rotated refresh token for the next grant
                 cached.expires_at = 0.0
         self._token()

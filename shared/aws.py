@@ -46,6 +46,7 @@ from shared.errors import DeadlineExceededError
 # read; connecting to an AWS endpoint takes milliseconds, so a connect timeout over a few seconds only delays the
 # retry that would succeed.
 TIMEOUT_LADDER: tuple[tuple[float, float], ...] = (
+    (0.1, 0.2),  # a last call in the final half second (deleting the blocks of a read that ran out of time)
     (0.25, 0.25),
     (0.5, 0.5),
     (0.5, 1.0),

@@ -3,6 +3,8 @@
 The primitive is :meth:`SaaSClient.fetch_page`: one page of an entity for a query plan and an opaque
 token, returning records and the next token. Nothing is kept between calls but the token, so a fresh
 Lambda resumes exactly where the previous one stopped (AppFlow's nextToken, a re-tried Athena split).
+:meth:`SaaSClient.iter_pages` reads page after page, with ``concurrency`` > 1 fetching ahead of the caller
+(``shared.concurrent_pages``) while returning exactly the pages and tokens of the one-at-a-time read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import requests
 
 from shared.auth import Authenticator, build_auth
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.concurrent_pages import RequestWindow, read_ahead
 from shared.counts import parse_count
 from shared.credentials import CredentialsProvider, StaticCredentials, credentials_from_environment
 from shared.deadline import Deadline
@@ -28,7 +31,7 @@ from shared.errors import (
     SaaSResponseError,
     UnknownEntityError,
 )
-from shared.paginators import Paginator, State, build_paginator
+from shared.paginators import Paginator, Predictable, State, build_paginator
 from shared.paths import compile_path
 from shared.predicates import Predicate
 from shared.pushdown import QueryPlan, plan_query
@@ -113,9 +116,10 @@ class SaaSClient:
     def transport(self) -> Transport:
         if self._transport is None:
             timeout = (self.spec.api.connect_timeout_s, self.spec.api.read_timeout_s)
+            credentials = self.credentials.get()
             self._auth = build_auth(
                 self.spec.api.auth,
-                self.credentials.get(),
+                credentials,
                 self.settings,
                 session=self.session,
                 clock=self.clock,
@@ -123,7 +127,12 @@ class SaaSClient:
                 resolve_hook=self.hook,
             )
             self._transport = Transport(
-                self.spec.api, self._auth, clock=self.clock, session=self.session, base_url=self.base_url
+                self.spec.api,
+                self._auth,
+                clock=self.clock,
+                session=self.session,
+                base_url=self.base_url,
+                credentials=credentials,  # the shared quota is per credential (only a slow hash leaves memory)
             )
         return self._transport
 
@@ -170,23 +179,36 @@ class SaaSClient:
         """
         entity = self.entity(plan.entity)
         deadline = deadline or Deadline.none()
-        fp = fingerprint(plan.entity, plan.params, plan.parent_keys)
-        if token:
-            payload = decode_token(token, fp)
-        else:
-            payload = {"f": fp, "s": None, "n": self.page_size(entity, page_size), "k": 0, "h": [], "i": 0}
-            if entity.parent is not None:
-                payload["ps"] = {
-                    "t": None,
-                    "q": list(plan.parent_keys or []),
-                    "c": None,
-                    "x": plan.parent_keys is not None,
-                }
+        payload = self._payload(entity, plan, token, page_size)
         if entity.parent is not None:
             return self._fetch_child(entity, plan, payload, deadline)
         if entity.reader:
             return self._fetch_custom(entity, plan, payload, deadline)
         return self._fetch_plain(entity, plan, payload, deadline, entity.path, {})
+
+    def _payload(self, entity: EntitySpec, plan: QueryPlan, token: str | None, page_size: int | None) -> dict[str, Any]:
+        """The token's content, or the start of the read without one."""
+        fp = fingerprint(plan.entity, plan.params, plan.parent_keys)
+        if token:
+            return decode_token(token, fp)
+        payload = {"f": fp, "s": None, "n": self.page_size(entity, page_size), "k": 0, "h": [], "i": 0}
+        if entity.parent is not None:
+            payload["ps"] = {"t": None, "q": list(plan.parent_keys or []), "c": None, "x": plan.parent_keys is not None}
+        return payload
+
+    def _page_call(
+        self, entity: EntitySpec, plan: QueryPlan, path: str, state: State | None, size: int, number: int
+    ) -> Call:
+        """The request for the page at ``state`` (None: the first)."""
+        paginator = self.paginator(entity.name)
+        call = Call("GET", path, params=list(plan.params), entity=entity.name, page=number)
+        if state is None:
+            paginator.first(call, size)
+        else:
+            paginator.resume(state, call, size)
+        if "prepare_request" in entity.hooks:
+            self.hook(entity.hooks["prepare_request"])(call, settings=self.settings)
+        return call
 
     def _fetch_plain(
         self,
@@ -198,21 +220,17 @@ class SaaSClient:
         inject: dict[str, Any],
         *,
         missing_is_empty: bool = False,
+        window: RequestWindow | None = None,
     ) -> Page:
         paginator = self.paginator(entity.name)
         stats = TransportStats()
         state: State | None = payload["s"]
         size = int(payload["n"])
         number = int(payload["i"]) + 1
-        call = Call("GET", path, params=list(plan.params), entity=entity.name, page=number)
-        if state is None:
-            paginator.first(call, size)
-        else:
-            paginator.resume(state, call, size)
-        if "prepare_request" in entity.hooks:
-            self.hook(entity.hooks["prepare_request"])(call, settings=self.settings)
+        call = self._page_call(entity, plan, path, state, size, number)
         try:
-            body, response = self.transport.json(call, deadline, stats)
+            early = window.take(call, stats) if window is not None else None
+            body, response = early if early is not None else self.transport.json(call, deadline, stats)
         except SaaSClientError as exc:
             if missing_is_empty and exc.status == 404:
                 return Page([], None, stats, number)
@@ -226,13 +244,33 @@ class SaaSClient:
         else:
             records = select_records(body, entity.records, entity=entity.name, page=number)
         total = self._result_total(entity, response, body)
+        if (
+            early is not None
+            and window is not None
+            and (not isinstance(payload.get("t"), int) or total != payload["t"])
+        ):
+            # Sent together with the page before it, this page may have been answered first: with the result set
+            # changed in between (or no total to tell), its records may not be where the previous page's count says.
+            # Ask again now, after the previous page's answer, as the one-at-a-time read does; what was sent ahead
+            # is stale too.
+            window.clear()
+            again = self._fetch_plain(entity, plan, payload, deadline, path, inject, missing_is_empty=missing_is_empty)
+            again.stats.add(stats)
+            return again
         rewound = self._check_total(entity, payload, state, total, number)
         if rewound is not None:  # the result set shrank under an offset read: read again from earlier
             # The offsets this read visits are no longer increasing, so the loop history and the previous
             # page's print no longer tell a loop (the overlap guard and the rewind budget bound this instead).
             again = {**payload, "s": rewound, "t": total, "h": [], "lp": None}
-            return self._fetch_plain(entity, plan, again, deadline, path, inject, missing_is_empty=missing_is_empty)
-        next_state = paginator.advance(state, response, body, records, size)
+            return self._fetch_plain(
+                entity, plan, again, deadline, path, inject, missing_is_empty=missing_is_empty, window=window
+            )
+        try:
+            next_state = paginator.advance(state, response, body, records, size)
+        except PaginationError as exc:
+            if exc.entity is not None:
+                raise
+            raise PaginationError(str(exc), entity=entity.name, page=number) from None
         history: list[str] = list(payload["h"])
         page_print = state_hash([len(records), records[0], records[-1]]) if records else None
         if page_print is not None and state is not None and payload.get("lp") == page_print:
@@ -485,6 +523,10 @@ class SaaSClient:
         return keys, page.next_token, page.stats
 
     # -- conveniences over the primitive ----------------------------------------------------------
+    def concurrency(self, entity_name: str) -> int:
+        """The spec's ``pagination.concurrency`` for the entity: pages one read may have in flight."""
+        return self.spec.pagination_for(self.entity(entity_name)).concurrency
+
     def iter_pages(
         self,
         plan: QueryPlan,
@@ -492,13 +534,79 @@ class SaaSClient:
         token: str | None = None,
         page_size: int | None = None,
         deadline: Deadline | None = None,
+        concurrency: int = 1,
     ) -> Iterator[Page]:
-        while True:
-            page = self.fetch_page(plan, token, page_size, deadline)
-            yield page
-            if page.next_token is None:
-                return
-            token = page.next_token
+        """Pages from ``token`` on: the same pages and tokens as calling :meth:`fetch_page` in a loop.
+
+        With ``concurrency`` > 1, requests overlap the caller's work on earlier pages: up to ``concurrency`` at
+        once where the next requests are known in advance (a plain entity with offset or page-number pagination
+        whose API reports the result's total), else the next page is fetched while the caller handles this one."""
+        deadline = deadline or Deadline.none()
+        if concurrency <= 1:
+            while True:
+                page = self.fetch_page(plan, token, page_size, deadline)
+                yield page
+                if page.next_token is None:
+                    return
+                token = page.next_token
+        entity = self.entity(plan.entity)
+        _ = self.transport  # built once here, not by racing workers
+        paginator = self.paginator(entity.name)
+        if (
+            isinstance(paginator, Predictable)
+            and entity.parent is None
+            and not entity.reader
+            and self._total_getter(entity.name) is not None
+        ):
+            yield from self._pages_ahead(entity, plan, paginator, token, page_size, deadline, concurrency)
+        else:
+            yield from read_ahead(lambda t: self.fetch_page(plan, t, page_size, deadline), token)
+
+    def _pages_ahead(
+        self,
+        entity: EntitySpec,
+        plan: QueryPlan,
+        paginator: Predictable,
+        token: str | None,
+        page_size: int | None,
+        deadline: Deadline,
+        concurrency: int,
+    ) -> Iterator[Page]:
+        """Pages read in order, their requests sent up to ``concurrency`` at once.
+
+        The first page is read alone: it tells the total, and nothing ahead competes with it for the quota. From
+        then on nothing is asked past the total the last page reported, and without one, one page at a time."""
+
+        def predicted(payload: dict[str, Any], previous: State | None) -> list[Call]:
+            state, size, number, total = payload["s"], int(payload["n"]), int(payload["i"]) + 1, payload.get("t")
+            if not isinstance(total, int):
+                return []
+            calls = [self._page_call(entity, plan, entity.path, state, size, number)]
+            for n in range(1, concurrency):
+                later = paginator.ahead(state, previous, n, size, total)
+                if later is None:
+                    break
+                calls.append(self._page_call(entity, plan, entity.path, later, size, number + n))
+            return calls
+
+        window = RequestWindow(lambda call, stats: self.transport.json(call, deadline, stats), concurrency)
+        try:
+            payload = self._payload(entity, plan, token, page_size)
+            # The first page is fetched here, not from the window: nothing before it can be answered later. A token
+            # that carries the total lets the pages after it go out at once.
+            window.keep(predicted(payload, payload["s"])[1:])
+            while True:
+                page = self._fetch_plain(entity, plan, payload, deadline, entity.path, {}, window=window)
+                if page.next_token is None:
+                    window.clear()
+                    yield page
+                    return
+                following = decode_token(page.next_token, payload["f"])
+                window.keep(predicted(following, payload["s"]))
+                yield page
+                payload = following
+        finally:
+            window.close()
 
     def iter_records(
         self,
@@ -562,7 +670,8 @@ class SaaSClient:
     def write(
         self, entity_name: str, operation: str, record: Mapping[str, Any], deadline: Deadline | None = None
     ) -> dict[str, Any] | None:
-        """Create, update or upsert one record as the spec declares; returns the API's answer."""
+        """Create, update, upsert or delete one record as the spec declares; returns the API's answer (a
+        delete sends no body, and its answer is usually empty: None)."""
         entity = self.entity(entity_name)
         op = entity.writes.get(operation)
         if op is None:
@@ -580,6 +689,8 @@ class SaaSClient:
         body: Any = {k: v for k, v in record.items() if k not in key_fields}
         if op.body_path:
             body = {op.body_path: body}
-        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method == "PUT")
+        if operation == "delete":
+            body = None
+        call = Call(op.method, path, json_body=body, entity=entity.name, idempotent=op.method in ("PUT", "DELETE"))
         answer, _ = self.transport.json(call, deadline or Deadline.none(), TransportStats())
         return answer if isinstance(answer, dict) else None

@@ -38,6 +38,10 @@ class Deadline:
     def expired(self) -> bool:
         return self._remaining() <= 0
 
+    def later(self, seconds: float) -> Deadline:
+        """This deadline moved ``seconds`` later (for a callee that keeps its own reserve of that size)."""
+        return Deadline(lambda: self.remaining() + seconds)
+
     def within(self, seconds: float) -> Deadline:
         """A deadline that ends ``seconds`` from now or at this one, whichever is sooner."""
         other = Deadline.in_seconds(seconds)

@@ -4,6 +4,11 @@ Every paginator has the same three verbs (after dlt's): ``first`` prepares the f
 ``resume`` prepares a request from a saved state, ``advance`` reads a response and returns the next
 state or None at the end. The state always round-trips through ``shared.tokens``.
 
+Paginators whose later requests are known before the earlier answers arrive (offset, page number) also
+have ``ahead`` (:class:`Predictable`): the state some pages further on, so a read can send those requests
+at once. It is only a guess; the read uses a response fetched ahead only when its request is exactly the
+one ``advance`` leads to (see ``shared.concurrent_pages``).
+
 Example (cursor in the body)::
 
     pagination: {type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor, size_param: page_size}
@@ -14,14 +19,16 @@ Example (cursor in the body)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 import requests
 
+from shared.errors import PaginationError
 from shared.paths import compile_path
 from shared.spec.model import PaginationSpec
 from shared.transport import Call
+from shared.truncation import describe_path, must_check, refuse_truncation
 
 State = dict[str, Any]
 
@@ -34,6 +41,17 @@ class Paginator(Protocol):
     def advance(
         self, state: State | None, response: requests.Response, body: Any, records: list[Any], page_size: int
     ) -> State | None: ...
+
+
+@runtime_checkable
+class Predictable(Protocol):
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        """The state ``pages`` pages after ``state``, if each page holds as many records as the one read before it
+        (from ``previous`` to ``state``; None stands for the first page's state, as in ``advance``) or else
+        ``page_size``; None when that page would start at or past ``total`` records."""
+        ...
 
 
 def _set_param(call: Call, name: str | None, value: Any) -> None:
@@ -105,6 +123,17 @@ class OffsetPaginator:
         after = int((state or {"o": 0})["o"]) + len(records)
         return None if self.stop.ended(body, len(records), page_size, after) else {"o": after}
 
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        at = int((state or {"o": 0})["o"])
+        served = at - int((previous or {"o": 0})["o"])
+        step = served if 0 < served < page_size else page_size  # a silent cap on the page size: expect it again
+        target = at + pages * step
+        if total is not None and target >= total:
+            return None
+        return {"o": target}
+
 
 class PageNumberPaginator:
     """``?page=N&per_page=M``; state ``{"p": next_page}``."""
@@ -134,12 +163,29 @@ class PageNumberPaginator:
         seen = (page - self.start) * page_size + len(records)
         return None if self.stop.ended(body, len(records), page_size, seen) else {"p": page + 1}
 
+    def ahead(
+        self, state: State | None, previous: State | None, pages: int, page_size: int, total: int | None
+    ) -> State | None:
+        target = int((state or {"p": self.start})["p"]) + pages
+        if total is not None and (target - self.start) * page_size >= total:
+            return None
+        return {"p": target}
+
 
 class CursorPaginator:
-    """A cursor from a body path sent back as a parameter; state ``{"c": cursor}``."""
+    """A cursor sent back as a parameter; state ``{"c": cursor}``.
+
+    The cursor is a body path (``cursor_path``) or a path inside the page's last record (``cursor_from_record``,
+    Stripe's ``starting_after``). ``has_more_path`` / ``done_path`` name a flag that ends the read when false / true.
+    """
 
     def __init__(self, options: dict[str, Any]) -> None:
-        self.cursor = compile_path(options["cursor_path"])
+        self.options = options
+        self.cursor_path = options.get("cursor_path")
+        self.cursor = compile_path(self.cursor_path) if self.cursor_path else None
+        self.from_record = compile_path(options["cursor_from_record"]) if options.get("cursor_from_record") else None
+        self.has_more = compile_path(options["has_more_path"]) if options.get("has_more_path") else None
+        self.done = compile_path(options["done_path"]) if options.get("done_path") else None
         self.cursor_param = options["cursor_param"]
         self.size_param = options.get("size_param")
 
@@ -153,16 +199,50 @@ class CursorPaginator:
     def advance(
         self, state: State | None, response: requests.Response, body: Any, records: list[Any], page_size: int
     ) -> State | None:
-        cursor = self.cursor(body)
-        if cursor is None or cursor == "" or cursor is False:
+        more = _flag(self.has_more, self.done, body)
+        if more is False:
             return None
-        return {"c": str(cursor)}
+        if self.from_record is not None:
+            cursor = self.from_record(records[-1]) if records else None
+        else:
+            assert self.cursor is not None
+            cursor = self.cursor(body)
+        if cursor is not None and cursor != "" and cursor is not False:
+            return {"c": str(cursor)}
+        if more is True and records:
+            where = self.options.get("has_more_path") or self.options.get("done_path")
+            raise PaginationError(
+                f"the API says more records follow ('{where}') but gives no cursor at "
+                f"'{self.cursor_path or self.options.get('cursor_from_record')}'"
+            )
+        if must_check(state, records, page_size, self.options):
+            if self.cursor_path:
+                present, detail = describe_path(body, self.cursor_path)
+                if present and more is None:
+                    return None  # an explicit null or empty cursor: the API says this is the end
+                refuse_truncation(f"no cursor at '{self.cursor_path}'", detail, len(records), page_size)
+            if self.options.get("has_more_path") or self.options.get("done_path"):
+                flag = str(self.options.get("has_more_path") or self.options.get("done_path"))
+                refuse_truncation(
+                    f"no true/false flag at '{flag}'", describe_path(body, flag)[1], len(records), page_size
+                )
+        return None
+
+
+def _flag(has_more: Callable[[Any], Any] | None, done: Callable[[Any], Any] | None, body: Any) -> bool | None:
+    """True: the API says more pages follow; False: it says this is the last; None: it says nothing."""
+    if has_more is not None and isinstance(has_more(body), bool):
+        return bool(has_more(body))
+    if done is not None and isinstance(done(body), bool):
+        return not done(body)
+    return None
 
 
 class HeaderCursorPaginator(CursorPaginator):
     """A cursor in a response header (e.g. ``X-Next-Cursor``)."""
 
     def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
         self.header = options["header"]
         self.cursor_param = options["cursor_param"]
         self.size_param = options.get("size_param")
@@ -171,18 +251,31 @@ class HeaderCursorPaginator(CursorPaginator):
         self, state: State | None, response: requests.Response, body: Any, records: list[Any], page_size: int
     ) -> State | None:
         cursor = response.headers.get(self.header)
-        return {"c": cursor} if cursor else None
+        if cursor:
+            return {"c": cursor}
+        if cursor is None and must_check(state, records, page_size, self.options):
+            names = ", ".join(sorted(response.headers)) or "none"
+            refuse_truncation(f"no '{self.header}' header", f"the response's headers: {names}", len(records), page_size)
+        return None
 
 
 class _UrlPaginator:
     """Next page is a URL (absolute or relative to the current response); state ``{"u": url}``.
 
-    The transport refuses a URL on another origin, so a lying API cannot redirect our credentials.
+    The transport refuses a URL on another origin, so a lying API cannot redirect our credentials. ``explain``
+    says why a full first page has no next URL (None: the API said it is the end) for the truncation check.
     """
 
-    def __init__(self, size_param: str | None, find: Callable[[requests.Response, Any], str | None]) -> None:
-        self.size_param = size_param
+    def __init__(
+        self,
+        options: dict[str, Any],
+        find: Callable[[requests.Response, Any], str | None],
+        explain: Callable[[requests.Response, Any, int], tuple[str, str] | None],
+    ) -> None:
+        self.options = options
+        self.size_param = options.get("size_param")
         self.find = find
+        self.explain = explain
 
     def first(self, call: Call, page_size: int) -> None:
         _set_param(call, self.size_param, page_size)
@@ -196,30 +289,57 @@ class _UrlPaginator:
     ) -> State | None:
         url = self.find(response, body)
         if not url:
+            if must_check(state, records, page_size, self.options):
+                why = self.explain(response, body, len(records))
+                if why is not None:
+                    refuse_truncation(why[0], why[1], len(records), page_size)
             return None
         return {"u": urljoin(response.url, url)}
 
 
 def NextUrlPaginator(options: dict[str, Any]) -> _UrlPaginator:
-    """A full next-page URL at a body path (``links.next``)."""
-    path = compile_path(options["next_url_path"])
+    """A full next-page URL at a body path (``links.next``, Salesforce's ``nextRecordsUrl``)."""
+    where = options["next_url_path"]
+    path = compile_path(where)
+    has_more = compile_path(options["has_more_path"]) if options.get("has_more_path") else None
+    done = compile_path(options["done_path"]) if options.get("done_path") else None
 
     def find(response: requests.Response, body: Any) -> str | None:
+        if _flag(has_more, done, body) is False:
+            return None
         value = path(body)
         return value if isinstance(value, str) and value else None
 
-    return _UrlPaginator(options.get("size_param"), find)
+    def explain(response: requests.Response, body: Any, count: int) -> tuple[str, str] | None:
+        more = _flag(has_more, done, body)
+        present, detail = describe_path(body, where)
+        if more is False or (present and more is None):
+            return None  # the API said so: a flag, or an explicit null or empty link
+        return f"no next-page URL at '{where}'", detail
+
+    return _UrlPaginator(options, find, explain)
 
 
 def LinkHeaderPaginator(options: dict[str, Any]) -> _UrlPaginator:
     """RFC 8288 ``Link: <...>; rel="next"`` (parsed by requests)."""
     rel = options.get("rel", "next")
+    total_path = compile_path(options["total_path"]) if options.get("total_path") else None
+    total_header = options.get("total_header")
 
     def find(response: requests.Response, body: Any) -> str | None:
         link = response.links.get(rel)
         return link.get("url") if link else None
 
-    return _UrlPaginator(options.get("size_param"), find)
+    def explain(response: requests.Response, body: Any, count: int) -> tuple[str, str] | None:
+        total = total_path(body) if total_path is not None else response.headers.get(str(total_header or ""))
+        if isinstance(total, str) and total.strip().isdigit():
+            total = int(total)
+        if isinstance(total, int) and not isinstance(total, bool) and total <= count:
+            return None  # the reported total says this page holds everything
+        header = response.headers.get("Link")
+        return f'no Link header with rel="{rel}"', f"Link: {header}" if header else "the response has no Link header"
+
+    return _UrlPaginator(options, find, explain)
 
 
 _KINDS: dict[str, Callable[[dict[str, Any]], Paginator]] = {

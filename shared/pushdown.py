@@ -13,16 +13,16 @@ is evaluated locally over the unfiltered read.
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from shared.bounds import push_bound, push_equal
 from shared.errors import UnknownFieldError
 from shared.predicates import Op, Predicate
 from shared.spec.model import EntitySpec, FieldSpec, ParamSpec
-from shared.values import format_timestamp
+from shared.spec.projection import projection_params
+from shared.value_formats import ValueFormat, default_format
 
 
 @dataclass(frozen=True)
@@ -43,25 +43,14 @@ class QueryPlan:
         return tuple(seen + [p for p in self.residual if p not in seen])
 
 
-def format_param(value: Any, fmt: str, field_spec: FieldSpec) -> str:
-    """One typed value as the API wants it in a query string."""
-    if isinstance(value, dt.datetime):
-        if fmt == "epoch_s":
-            return str(int(value.timestamp()))
-        if fmt == "epoch_ms":
-            return str(int(value.timestamp() * 1000))
-        if fmt == "date":
-            return value.date().isoformat()
-        return format_timestamp(value)
-    if isinstance(value, dt.date):
-        if fmt in ("iso8601", "auto") and field_spec.type.kind == "timestamp":
-            return value.isoformat() + "T00:00:00Z"
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+def value_format(spec: ParamSpec, f: FieldSpec) -> ValueFormat:
+    """How ``spec`` writes values of ``f`` (the loader resolves it; ``auto`` when built by hand)."""
+    return spec.written or default_format(f.type.kind, f.type.scale)
+
+
+def format_param(value: Any, spec: ParamSpec, f: FieldSpec) -> str:
+    """One typed value as the API wants it in a query string: the one writer of every pushed value."""
+    return value_format(spec, f).write(value)
 
 
 DEFAULT_RESERVED = ",;*%?\\"
@@ -77,7 +66,10 @@ def param_text(value: Any, spec: ParamSpec, f: FieldSpec) -> str | None:
     no ``escape``. Reserved are ``spec.reserved`` (default :data:`DEFAULT_RESERVED`), every ``join`` separator
     declared for the same parameter of the field, and the escape character itself.
     """
-    text = format_param(value, spec.format, f)
+    try:
+        text = format_param(value, spec, f)
+    except (ValueError, TypeError, ArithmeticError, OverflowError):  # a value the format cannot write: not pushed
+        return None
     if text == "" or text != text.strip() or not unicodedata.is_normalized("NFC", text):
         return None
     if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in text):
@@ -91,15 +83,6 @@ def param_text(value: Any, spec: ParamSpec, f: FieldSpec) -> str | None:
             return None
         text = "".join(spec.escape + ch if ch in reserved else ch for ch in text)
     return text
-
-
-def _step(value: Any, kind: str, direction: int) -> Any | None:
-    """The next (or previous) representable value, for turning strict bounds into inclusive ones."""
-    if kind in ("int32", "int64") and isinstance(value, int):
-        return value + direction
-    if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value + dt.timedelta(days=direction)
-    return None
 
 
 class _Builder:
@@ -134,40 +117,33 @@ class _Builder:
             self.params.append((spec.param, spec.join.join(texts)))
         return True
 
-    def approx_exact(self, spec: ParamSpec, f: FieldSpec) -> bool:
-        """A timestamp sent in ``date`` format is only an approximation."""
-        return spec.exact and not (f.type.kind == "timestamp" and spec.format == "date")
+    def equal_ok(self, spec: ParamSpec, f: FieldSpec, values: tuple[Any, ...], op: Op) -> tuple[bool, bool]:
+        """Whether ``eq``/``in``/``ne`` with these values can be sent as such, and exactly (shared.bounds)."""
+        ok, exact = push_equal(value_format(spec, f), values, op)
+        return ok, exact and spec.exact
 
     def push(self, p: Predicate) -> None:
         f = self.entity.field(p.field)
         filters = f.filters
-        kind = f.type.kind
-        exact = False
-        pushed = False
-        if p.op in filters and p.op not in (Op.IN,):
-            spec = filters[p.op]
-            if self.put(spec, f, p.value):
-                pushed, exact = True, self.approx_exact(spec, f)
-        elif p.op is Op.IN and Op.IN in filters:
-            spec = filters[Op.IN]
-            if self.put_many(spec, f, p.value):
-                pushed, exact = True, self.approx_exact(spec, f)
-        elif p.op is Op.IN and Op.EQ in filters and len(p.value) == 1:
-            spec = filters[Op.EQ]
-            if self.put(spec, f, p.value[0]):
-                pushed, exact = True, self.approx_exact(spec, f)
-        elif p.op is Op.EQ and Op.IN in filters:
-            spec = filters[Op.IN]
-            if self.put_many(spec, f, (p.value,)):
-                pushed, exact = True, self.approx_exact(spec, f)
+        pushed, exact = False, False
+        if p.op in (Op.IS_NULL, Op.NOT_NULL):
+            if p.op in filters and self.put(filters[p.op], f, p.value):
+                pushed, exact = True, filters[p.op].exact
         else:
-            pushed, exact = self._push_range(p, f, kind)
+            for op, values in _equality_forms(p, filters):
+                ok, ok_exact = self.equal_ok(filters[op], f, values, p.op if p.op is Op.NE else op)
+                if ok:  # the first declared form that can write the values; a value it cannot stays local
+                    sent = self.put_many(filters[op], f, values) if op is Op.IN else self.put(filters[op], f, values[0])
+                    pushed, exact = sent, sent and ok_exact
+                    break
+            else:
+                pushed, exact = self._push_range(p, f)
         if pushed:
             self.pushed.append(p)
         if not (pushed and exact):
             self.residual.append(p)
 
-    def _push_range(self, p: Predicate, f: FieldSpec, kind: str) -> tuple[bool, bool]:
+    def _push_range(self, p: Predicate, f: FieldSpec) -> tuple[bool, bool]:
         if p.op is Op.BETWEEN or p.op is Op.EQ or (p.op is Op.IN and f.type.is_orderable and p.value):
             if p.op is Op.BETWEEN:
                 low, high, exact = p.value[0], p.value[1], True
@@ -176,35 +152,46 @@ class _Builder:
                 exact = True
             else:
                 low, high, exact = min(p.value), max(p.value), len(set(p.value)) == 1
-            lo_ok, lo_exact = self._bound(f, kind, low, lower=True)
-            hi_ok, hi_exact = self._bound(f, kind, high, lower=False)
+            lo_ok, lo_exact = self._bound(f, low, lower=True)
+            hi_ok, hi_exact = self._bound(f, high, lower=False)
             return (lo_ok or hi_ok), (lo_ok and hi_ok and lo_exact and hi_exact and exact)
         if p.op in (Op.GT, Op.GE):
-            return self._bound(f, kind, p.value, lower=True, strict=p.op is Op.GT)
+            return self._bound(f, p.value, lower=True, strict=p.op is Op.GT)
         if p.op in (Op.LT, Op.LE):
-            return self._bound(f, kind, p.value, lower=False, strict=p.op is Op.LT)
+            return self._bound(f, p.value, lower=False, strict=p.op is Op.LT)
         return False, False
 
-    def _bound(self, f: FieldSpec, kind: str, value: Any, *, lower: bool, strict: bool = False) -> tuple[bool, bool]:
-        """Push one bound through whatever of ge/gt (or le/lt) the entity declares."""
-        filters = f.filters
+    def _bound(self, f: FieldSpec, value: Any, *, lower: bool, strict: bool = False) -> tuple[bool, bool]:
+        """Push one bound through whatever of ge/gt (or le/lt) the field declares, widened to what the
+        declared format can write (shared.bounds): an exact form first, else the first safe superset."""
         inclusive, exclusive = (Op.GE, Op.GT) if lower else (Op.LE, Op.LT)
-        direction = 1 if lower else -1
-        want, other = (exclusive, inclusive) if strict else (inclusive, exclusive)
-        if want in filters:
-            spec = filters[want]
-            return (True, self.approx_exact(spec, f)) if self.put(spec, f, value) else (False, False)
-        if other in filters:
-            spec = filters[other]
-            if strict:  # x > v  ==  x >= next(v) for discrete types; else send x >= v (looser)
-                stepped = _step(value, kind, direction)
-                if stepped is not None:
-                    return (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
-                return (True, False) if self.put(spec, f, value) else (False, False)
-            stepped = _step(value, kind, -direction)  # x >= v  ==  x > prev(v); otherwise not pushable
-            if stepped is not None:
-                return (True, self.approx_exact(spec, f)) if self.put(spec, f, stepped) else (False, False)
-        return False, False
+        order = (exclusive, inclusive) if strict else (inclusive, exclusive)
+        candidates = []
+        for op in order:
+            if op in f.filters:
+                spec = f.filters[op]
+                push = push_bound(value_format(spec, f), value, lower=lower, strict=strict, declared=(op,))
+                if push is not None:
+                    candidates.append((spec, push))
+        if not candidates:
+            return False, False
+        spec, push = next(((s, c) for s, c in candidates if c.exact), candidates[0])
+        if not self.put(spec, f, push.value):
+            return False, False
+        return True, push.exact and spec.exact
+
+
+def _equality_forms(p: Predicate, filters: dict[Op, ParamSpec]) -> list[tuple[Op, tuple[Any, ...]]]:
+    """The declared equality operators that can carry ``p``, preferred first, with the values to send."""
+    if p.op in (Op.EQ, Op.NE) and p.op in filters:
+        return [(p.op, (p.value,))]
+    if p.op is Op.IN and Op.IN in filters:
+        return [(Op.IN, p.value)]
+    if p.op is Op.IN and Op.EQ in filters and len(p.value) == 1:
+        return [(Op.EQ, p.value)]
+    if p.op is Op.EQ and Op.IN in filters:
+        return [(Op.IN, (p.value,))]
+    return []
 
 
 _LOWER = {Op.GE: False, Op.GT: True}  # op -> strict
@@ -268,7 +255,7 @@ def plan_query(
     if entity.select_param is not None and fields:
         select = entity.select_param
         sources = sorted({entity.field(n).path.split(".")[0].split("[")[0] for n in chosen} | set(entity.primary_key))
-        params.append((select.param, (select.join or ",").join(sources)))
+        params.extend(projection_params(select, sources))
     return QueryPlan(
         entity=entity.name,
         params=tuple(params),

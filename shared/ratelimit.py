@@ -1,7 +1,7 @@
-"""A per-process token bucket: smooths our request rate before the API has to answer 429.
+"""A per-process token bucket: smooths this process's request rate before the API has to answer 429.
 
-Per process only: parallel Athena splits each hold their own bucket, so the spec's rate should be the
-API's quota divided by the expected concurrency (see docs/spec.md).
+The rate may change while it runs (the adaptive limiter in ``shared.quota.adaptive`` lowers and raises it);
+the quota shared by every process is kept by ``shared.quota`` (see docs/spec.md).
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ class TokenBucket:
         now = self.clock.monotonic()
         self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
         self._last = now
+
+    def set_rate(self, rate_per_s: float, capacity: float) -> None:
+        """Change the rate and capacity from now on (tokens already earned at the old rate are kept)."""
+        with self._lock:
+            self._refill()
+            self.rate = rate_per_s
+            self.capacity = max(1.0, capacity)
+            self._tokens = min(self._tokens, self.capacity)
 
     def reserve(self) -> float:
         """Take one token; return how long the caller must wait before sending (0 when one was free)."""

@@ -21,9 +21,7 @@ def select_records(body: Any, path: str, *, entity: str, page: int) -> list[dict
     where = f"'{path}'" if path else "the top level"
     if found is None and isinstance(body, dict):
         raise SaaSResponseError(
-            f"the response has no records at {where} (keys: {', '.join(sorted(body)[:10])})",
-            entity=entity,
-            page=page,
+            f"the response has no records at {where} ({record_candidates(body)})", entity=entity, page=page
         )
     if not isinstance(found, list):
         raise SaaSResponseError(
@@ -35,6 +33,39 @@ def select_records(body: Any, path: str, *, entity: str, page: int) -> list[dict
                 f"record {i} at {where} is a {type(item).__name__}, not an object", entity=entity, page=page
             )
     return found
+
+
+def list_paths(body: Any, depth: int = 3) -> list[tuple[str, int]]:
+    """Dotted paths (to ``depth`` levels) that hold non-empty lists of objects, largest first, with their lengths."""
+    found: list[tuple[str, int]] = []
+
+    def walk(value: Any, prefix: str, level: int) -> None:
+        if not isinstance(value, dict) or level >= depth:
+            return
+        for key, inner in value.items():
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(inner, list) and inner and all(isinstance(i, dict) for i in inner):
+                found.append((where, len(inner)))
+            else:
+                walk(inner, where, level + 1)
+
+    walk(body, "", 0)
+    return sorted(found, key=lambda item: -item[1])
+
+
+def record_candidates(body: dict[str, Any]) -> str:
+    """What a user needs to fix a wrong records path: the places that hold lists of objects, then other keys."""
+    lists = list_paths(body)
+    others = [k for k in body if k not in {p.split(".")[0] for p, _ in lists}]
+    parts = []
+    if lists:
+        parts.append("lists of objects at " + ", ".join(f"'{p}' ({n})" for p, n in lists[:10]))
+    else:
+        parts.append("no list of objects anywhere near the top")
+    if others:
+        more = f", ... ({len(others)} keys)" if len(others) > 20 else ""
+        parts.append("other keys: " + ", ".join(map(str, others[:20])) + more)
+    return "; ".join(parts)
 
 
 @dataclass

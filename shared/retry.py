@@ -1,5 +1,9 @@
 """Which failures are retried and how long to wait: exponential backoff with full jitter, Retry-After
-honoured and capped. Hand-written because the wait must also fit the Lambda's remaining time.
+honoured, capped and jittered. Hand-written because the wait must also fit the Lambda's remaining time.
+
+``Retry-After`` is a minimum, not an appointment: every process told "1" waiting exactly 1 s would come back at
+the same instant and be throttled together again. So the wait is the hint plus a random part of up to half of it
+(at least 0.1 s, at most 5 s).
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ from email.utils import parsedate_to_datetime
 
 from shared.clock import Clock
 from shared.spec.model import RetrySpec
+
+JITTER_FRACTION = 0.5
+JITTER_FLOOR_S = 0.1
+JITTER_CEILING_S = 5.0
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -41,13 +49,24 @@ class Backoff:
         self.spec = spec
         self.clock = clock
 
-    def wait(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+    def wait(self, attempt: int, retry_after: str | None = None, *, throttled: bool = False) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        ``throttled`` (a 429 without a usable ``Retry-After``): half the ceiling plus a random half, so a storm of
+        429s is always backed off from (full jitter may draw ~0 again and again, hammering a throttling API)."""
         hinted = parse_retry_after(retry_after, self.clock.time())
         if hinted is not None:
-            return min(hinted, self.spec.retry_after_cap_s)
+            hinted = min(hinted, self.spec.retry_after_cap_s)
+            return hinted + self.clock.random() * retry_after_jitter(hinted)
         ceiling = min(self.spec.max_delay_s, self.spec.base_delay_s * (2 ** (attempt - 1)))
+        if throttled:
+            return ceiling * (0.5 + 0.5 * self.clock.random())
         return self.clock.random() * ceiling
 
     def should_retry_status(self, status: int) -> bool:
         return status in self.spec.on_status
+
+
+def retry_after_jitter(hinted: float) -> float:
+    """The span of the random part added to a ``Retry-After`` of ``hinted`` seconds."""
+    return min(JITTER_CEILING_S, max(JITTER_FLOOR_S, hinted * JITTER_FRACTION))

@@ -86,9 +86,8 @@ class Sizer:
         if whole is not None and whole <= self.target:
             yield from (Piece(a, b, whole if len(bounds) == 1 else None) for a, b in bounds)
             return
-        step = self.plan.step
         stack: list[tuple[Any, Any, Any, int | None]] = [
-            (a, b, step, whole if len(bounds) == 1 else None) for a, b in reversed(bounds)
+            (a, b, self._first_width(a, b), whole if len(bounds) == 1 else None) for a, b in reversed(bounds)
         ]
         while stack:
             a, b, width, known = stack.pop()
@@ -114,6 +113,21 @@ class Sizer:
             right = None if left is None else max(0, known - left)
             stack.append((mid, b, right_width, right))
             stack.append((a, mid, left_width, left))
+
+    def _first_width(self, a: Any, b: Any) -> Any:
+        """The width of the first cut in a window. The open-ended tail is cut with doubling widths; a GetSplits
+        page that resumes inside it goes on doubling from what the pages before it covered (the distance from
+        the plan's last edge, or its anchor), so a tail far beyond the data takes a logarithmic number of pages."""
+        step = self.plan.step
+        last_edge = self.plan.bounds[-1][0] if self.plan.bounds else None
+        if last_edge is None:  # one window over everything: the first cut was at the anchor
+            last_edge = self.plan.anchor
+        if b is None and a is not None and last_edge is not None and a > last_edge:
+            try:
+                return max(step, a - last_edge)
+            except TypeError:  # a date bound against a datetime edge: keep the plan's step
+                return step
+        return step
 
     def _probe(self, low: Any, high: Any) -> int:
         assert self.count is not None

@@ -48,8 +48,25 @@ class Split:
         return None if raw is None else json.loads(raw)
 
 
+SPLIT_KINDS = ("time_window", "id_range", "parent")
+
+
+def check_split_kind(properties: dict[str, str]) -> None:
+    """Refuse a ``split.kind`` this module never makes, or one without what it needs: read as "no bounds", such a
+    split would silently read the whole table (every other split's rows again). Raises ValueError."""
+    kind = properties.get(KIND)
+    if kind is None:
+        return
+    if kind not in SPLIT_KINDS:
+        raise ValueError(f"unknown {KIND} {kind!r} (splits are made with {', '.join(SPLIT_KINDS)})")
+    needed = PARENTS if kind == "parent" else FIELD
+    if not properties.get(needed):
+        raise ValueError(f"a {kind} split needs {needed}")
+
+
 def split_predicates(entity: EntitySpec, properties: dict[str, str]) -> list[Predicate]:
     """The bounds a split adds to the query (``low <= field < high``; id ranges are inclusive)."""
+    check_split_kind(properties)
     kind = properties.get(KIND)
     if kind not in ("time_window", "id_range"):
         return []

@@ -43,10 +43,9 @@ def render(text: str, scopes: Mapping[str, Mapping[str, object]], *, url_quote: 
             raise ConfigError(f"{where}: unknown placeholder scope '{scope}' in {{{scope}.{name}}}")
         values = scopes.get(scope) or {}
         if name not in values or values[name] is None:
-            hint = {
-                "secret": "set it in the credentials (SAAS_CREDENTIALS / the Secrets Manager secret)",
-                "config": "set it as a connector setting",
-            }.get(scope, "")
+            hint = (
+                secret_hint(name) if scope == "secret" else "set it as a connector setting" if scope == "config" else ""
+            )
             raise ConfigError(f"{where}: no value for {{{scope}.{name}}}" + (f"; {hint}" if hint else ""))
         value = str(values[name])
         if not url_quote:
@@ -55,6 +54,16 @@ def render(text: str, scopes: Mapping[str, Mapping[str, object]], *, url_quote: 
         return path_segment(value, where=where, name=f"{label} '{name}'")
 
     return _PLACEHOLDER.sub(sub, text)
+
+
+def secret_hint(name: str) -> str:
+    """Where a missing ``{secret.NAME}`` comes from, naming the variable a local user would set."""
+    if name == "api_key":
+        return "set SAAS_API_KEY (locally), or api_key in the Secrets Manager secret (SAAS_SECRET_ARN)"
+    return (
+        f'set {name} in SAAS_CREDENTIALS (locally, a JSON object such as \'{{"{name}": "..."}}\'), '
+        "or in the Secrets Manager secret (SAAS_SECRET_ARN)"
+    )
 
 
 def placeholders(text: str) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from shared.errors import InvalidTokenError
+from shared.token_checks import check_payload
 
 VERSION = 1
 PREFIX = "sc1."
@@ -80,4 +81,5 @@ def decode_token(token: str, expected_fingerprint: str) -> dict[str, Any]:
             "the next token belongs to a different query (entity, filters or fields "
             "changed); start the read again without a token"
         )
+    check_payload(payload)  # the fingerprint is no secret: forged internals are refused here, by key
     return payload

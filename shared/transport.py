@@ -1,10 +1,15 @@
 """HTTP to the SaaS API: one pooled session, credentials only to the configured origin, retries with
-backoff that respect the deadline, a token bucket, and errors that name the entity and page.
+backoff that respect the deadline, the API's quota (``shared.quota``), and errors that name the entity and page.
+
+Throttling (429) is back-pressure, not failure: it is retried for as long as the invocation's deadline allows,
+whatever ``retry.max_attempts`` says (that still caps every other transient failure).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -26,16 +31,17 @@ from shared.errors import (
     SaaSResponseError,
     SaaSTransientError,
 )
-from shared.ratelimit import TokenBucket
+from shared.quota import QuotaLimiter, limiter_for
 from shared.redaction import redact, safe_url
 from shared.retry import Backoff
 from shared.spec.model import ApiSpec
-from shared.urls import UnsafeURLError, origin, request_origin
+from shared.urls import UnsafeURLError, request_origin
 
 MAX_REDIRECTS = 5
 DEADLINE_MARGIN_S = 0.5
 ERROR_EXCERPT = 200
 USER_AGENT = "saas-connectors/0.1"
+THROTTLED_WITHOUT_DEADLINE_S = 900.0  # no deadline (local runs): keep retrying 429s as long as a Lambda could
 
 
 @dataclass
@@ -103,17 +109,12 @@ def make_session(pool_size: int = 16) -> requests.Session:
     return session
 
 
-# One bucket per API origin and rate per process: every client in a warm Lambda draws from the same budget.
-_BUCKETS: dict[tuple[object, ...], TokenBucket] = {}
+@dataclass
+class _Throttling:
+    """The 429s one call met: how many, and how long it waited for them (for the message when time runs out)."""
 
-
-def shared_bucket(base_url: str, api: ApiSpec, clock: Clock) -> TokenBucket:
-    assert api.rate_limit is not None
-    key = (origin(base_url), api.rate_limit.requests_per_second, api.rate_limit.burst, id(clock))
-    bucket = _BUCKETS.get(key)
-    if bucket is None:
-        bucket = _BUCKETS[key] = TokenBucket(api.rate_limit.requests_per_second, api.rate_limit.burst, clock)
-    return bucket
+    responses: int = 0
+    waited_s: float = 0.0
 
 
 class Transport:
@@ -125,6 +126,7 @@ class Transport:
         clock: Clock,
         session: requests.Session,
         base_url: str | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.auth = auth
@@ -136,7 +138,10 @@ class Transport:
         except UnsafeURLError as exc:
             raise ConfigError(f"the API base URL {safe_url(self.base_url)!r} cannot be used: {exc}") from None
         self.backoff = Backoff(api.retry, clock)
-        self.bucket = shared_bucket(self.base_url, api, clock) if api.rate_limit else None
+        self.limiter: QuotaLimiter | None = None
+        if api.rate_limit is not None:
+            scheme, host, port = self.origin
+            self.limiter = limiter_for(f"{scheme}://{host}:{port}", credentials or {}, api.rate_limit, clock)
 
     def absolute(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -169,10 +174,11 @@ class Transport:
         self.check_origin(url, call)
         attempt = 0
         refreshed = False
+        throttling = _Throttling()
         retry_allowed = call.idempotent or call.method in ("GET", "HEAD", "PUT", "DELETE")
         while True:
             attempt += 1
-            self._throttle(call, deadline, stats)
+            self._throttle(call, url, deadline, stats, throttling)
             failure: str
             retry_after: str | None = None
             status: int | None = None
@@ -189,6 +195,7 @@ class Transport:
                 ) from None
             except requests.RequestException as exc:
                 stats.requests += 1
+                _refuse_configuration_error(exc, call, url)
                 failure = _describe_exception(exc)
                 if not retry_allowed:
                     raise SaaSTransientError(
@@ -198,6 +205,8 @@ class Transport:
                     ) from None
             else:
                 if 200 <= status < 300:
+                    if self.limiter is not None:
+                        self.limiter.on_success()
                     return response
                 if status == 401 and not refreshed:
                     refreshed = True
@@ -231,9 +240,28 @@ class Transport:
                 retry_after = response.headers.get("Retry-After")
                 if status == 429:
                     stats.throttled += 1
-            error_type = SaaSRateLimitedError if status == 429 else SaaSTransientError
+            if status == 429:
+                attempt -= 1  # back-pressure, not failure: it does not use up retry.max_attempts
+                throttling.responses += 1
+                wait = self.backoff.wait(throttling.responses, retry_after, throttled=True)
+                if self.limiter is not None:
+                    self.limiter.on_throttle(wait)  # slows and pauses every request of this process
+                if wait + DEADLINE_MARGIN_S >= self._time_for_throttling(deadline, throttling):
+                    raise SaaSRateLimitedError(
+                        self._throttled_message(call, url, throttling, wait),
+                        entity=call.entity,
+                        page=call.page,
+                        status=status,
+                    )
+                throttling.waited_s += wait
+                stats.retries += 1
+                stats.waited_s += wait
+                self.clock.sleep(wait)
+                continue
+            if status == 503 and self.limiter is not None:
+                self.limiter.on_throttle()  # an overloaded API: slow down as for a 429, retried as a failure
             if attempt >= self.api.retry.max_attempts:
-                raise error_type(
+                raise SaaSTransientError(
                     f"{call.method} {safe_url(url)} failed after {attempt} attempts: {failure}",
                     entity=call.entity,
                     page=call.page,
@@ -241,9 +269,8 @@ class Transport:
                 )
             wait = self.backoff.wait(attempt, retry_after)
             if wait + DEADLINE_MARGIN_S >= deadline.remaining():
-                # Throttling stays a rate-limit error (the caller backs off); anything else that cannot be
-                # retried in the time left is the deadline's doing, and says so.
-                raise (error_type if status == 429 else RetryDeadlineError)(
+                # A failure that cannot be retried in the time left is the deadline's doing, and says so.
+                raise RetryDeadlineError(
                     f"{call.method} {safe_url(url)} failed ({failure}) and the {wait:.1f}s wait before "
                     f"retrying would pass the invocation's deadline",
                     entity=call.entity,
@@ -254,19 +281,42 @@ class Transport:
             stats.waited_s += wait
             self.clock.sleep(wait)
 
-    def _throttle(self, call: Call, deadline: Deadline, stats: TransportStats) -> None:
+    def _time_for_throttling(self, deadline: Deadline, throttling: _Throttling) -> float:
+        """The time left to wait out 429s: the invocation's, or (no deadline) what a Lambda's longest would allow."""
+        remaining = deadline.remaining()
+        if math.isinf(remaining):
+            return THROTTLED_WITHOUT_DEADLINE_S - throttling.waited_s
+        return remaining
+
+    def _throttled_message(self, call: Call, url: str, throttling: _Throttling, wait: float) -> str:
+        quota = self.limiter.describe() if self.limiter is not None else "no quota declared in the spec's rate_limit"
+        return (
+            f"{call.method} {safe_url(url)}: the API kept answering 429 (too many requests): "
+            f"{throttling.responses} responses 429 after {throttling.waited_s:.1f}s of waiting, and waiting "
+            f"{wait:.1f}s more would pass the invocation's deadline (quota: {quota})"
+        )
+
+    def _throttle(
+        self, call: Call, url: str, deadline: Deadline, stats: TransportStats, throttling: _Throttling
+    ) -> None:
         if deadline.remaining() <= DEADLINE_MARGIN_S:
             raise DeadlineExceededError(
                 "no time left in this invocation to call the API", entity=call.entity, page=call.page
             )
-        if self.bucket is None:
+        if self.limiter is None:
             return
-        wait = self.bucket.reserve()
-        if wait <= 0:
+        pace = self.limiter.reserve(deadline.remaining() - DEADLINE_MARGIN_S)
+        wait = pace.wait_s
+        if wait <= 0 and not pace.refused:
             return
-        if wait + DEADLINE_MARGIN_S >= deadline.remaining():
-            raise DeadlineExceededError(
-                f"the spec's rate limit needs a {wait:.1f}s wait that would pass the invocation's deadline",
+        if pace.refused or wait + DEADLINE_MARGIN_S >= deadline.remaining():
+            if throttling.responses:  # slowed down by the API's 429s: say so
+                raise SaaSRateLimitedError(
+                    self._throttled_message(call, url, throttling, wait), entity=call.entity, page=call.page, status=429
+                )
+            raise SaaSRateLimitedError(
+                f"the API's quota ({self.limiter.describe()}) has no request left for this invocation before its "
+                f"deadline: the next one is {wait:.1f}s away",
                 entity=call.entity,
                 page=call.page,
             )
@@ -331,6 +381,35 @@ class Transport:
                 self.clock.sleep(wait)
 
 
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "http request")
+
+
+def _refuse_configuration_error(exc: requests.RequestException, call: Call, url: str) -> None:
+    """Raise at once for a failure that retrying cannot fix: a URL requests cannot send, TLS spoken to a server
+    that answers plain HTTP (a ConfigError: the base URL's scheme is wrong), a certificate that does not verify
+    (the same SaaSTransientError as before, but without the futile retries)."""
+    where = f"{call.method} {safe_url(url)}"
+    suffix = f" (entity '{call.entity}')" if call.entity else ""
+    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+        raise ConfigError(f"{where}: the URL's scheme is not http or https, so it cannot be sent{suffix}") from None
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        raise ConfigError(f"{where}: the URL is malformed ({_short(str(exc))}){suffix}") from None
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        if any(sign in text for sign in _PLAIN_HTTP_SIGNS):
+            raise ConfigError(
+                f"{where}: the server answered the TLS handshake with plain HTTP: it serves http, not https "
+                f"(change the base URL's scheme){suffix}"
+            ) from None
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            raise SaaSTransientError(
+                f"{where} failed: {_describe_exception(exc)} (not retried: a certificate does not change between "
+                "attempts)",
+                entity=call.entity,
+                page=call.page,
+            ) from None
+
+
 def _describe_exception(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout):
         return "timed out"
@@ -339,6 +418,11 @@ def _describe_exception(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS handshake failed (the server's certificate could not be verified; verification is always on)"
     if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "NameResolutionError" in text or "Name or service not known" in text:
+            return "could not connect: the host name does not resolve (check the base URL's host)"
+        if "Connection refused" in text:
+            return "could not connect: the connection was refused (nothing listens at that host and port?)"
         return "could not connect or the connection was reset"
     return type(exc).__name__
 

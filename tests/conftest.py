@@ -11,7 +11,28 @@ import pytest
 from shared.auth import clear_token_cache
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared"
+FIXTURES = REPO / "tests" / "fixtures"  # protocol vectors, copied in (see its README.md)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fail-on-skip",
+        action="store_true",
+        help="fail the run if any test was skipped (make test and CI: a skip hides a missing fixture or tool)",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not session.config.getoption("fail_on_skip"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(
+                f"--fail-on-skip: {skipped} test(s) skipped (listed above); every test must run", red=True
+            )
 
 
 @pytest.fixture(autouse=True)

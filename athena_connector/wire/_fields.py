@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from athena_connector.wire.errors import WireError
 
 MISSING: Any = object()
+JAVA_LONG_MIN, JAVA_LONG_MAX = -(2**63), 2**63 - 1  # the engine's numbers are Java longs
 
 
 def json_kind(value: Any) -> str:
@@ -77,8 +78,11 @@ def get_bool(obj: Mapping[str, Any], key: str, path: str) -> bool:
 
 
 def as_int(value: Any, path: str) -> int:
+    """An integer within a Java long (what the engine can send): 10**400 is refused here, not later."""
     if isinstance(value, bool) or not isinstance(value, int):
         fail(path, f"expected an integer, got {json_kind(value)}")
+    if not JAVA_LONG_MIN <= value <= JAVA_LONG_MAX:
+        fail(path, f"integer out of range (a 64-bit signed integer, at most {JAVA_LONG_MAX})")
     return value
 
 
@@ -92,9 +96,13 @@ def get_long_string(obj: Mapping[str, Any], key: str, path: str) -> int:
     value = field(obj, key, path)
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"[+-]?[0-9]+", text):
-            return int(text)
-        fail(f"{path}.{key}", f"expected a decimal integer string, got {value!r}")
+        shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value)} characters)"
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            fail(f"{path}.{key}", f"expected a decimal integer string, got {shown!r}")
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > 19:  # checked before int(), which refuses 4,300+ digits with a bare ValueError
+            fail(f"{path}.{key}", f"integer out of range (a 64-bit signed integer, at most {JAVA_LONG_MAX})")
+        return as_int(-int(digits) if text.startswith("-") else int(digits), f"{path}.{key}")
     return as_int(value, f"{path}.{key}")
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pyarrow import ipc
 
 from athena_connector.wire._fields import decode_b64, encode_b64
+from athena_connector.wire.arrow_checks import check_batch, check_schema
 from athena_connector.wire.errors import WireError
 from athena_connector.wire.versions import SERDE_VERSION, IpcFraming, framing_for
 
@@ -84,9 +85,11 @@ def schema_from_bytes(data: bytes, path: str = "schema") -> pa.Schema:
     if not data:
         raise WireError(path, "empty Arrow schema message")
     try:
-        return ipc.read_schema(pa.py_buffer(data))
+        schema = ipc.read_schema(pa.py_buffer(data))
     except (pa.ArrowException, ValueError, OSError, EOFError) as exc:  # EOFError: a message cut short
         raise WireError(path, f"undecodable Arrow schema message: {exc}") from exc
+    check_schema(schema, path)
+    return schema
 
 
 def batch_from_bytes(data: bytes, schema: pa.Schema, path: str = "records") -> pa.RecordBatch:
@@ -94,12 +97,7 @@ def batch_from_bytes(data: bytes, schema: pa.Schema, path: str = "records") -> p
         batch = ipc.read_record_batch(pa.py_buffer(data), schema)
     except (pa.ArrowException, ValueError, OSError, EOFError) as exc:
         raise WireError(path, f"undecodable Arrow record batch message: {exc}") from exc
-    try:
-        # Structural check only: full validation rejects date64 values that are not whole days, which is
-        # exactly how Athena encodes `timestamp`.
-        batch.validate()
-    except (pa.ArrowException, ValueError) as exc:
-        raise WireError(path, f"invalid Arrow record batch: {exc}") from exc
+    check_batch(batch, path)  # in full: bad offsets must never reach the C++ kernels that read values
     return batch
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from athena_connector.wire._fields import (
+    as_int,
     expect_object,
     fail,
     get_long_string,
@@ -278,8 +279,8 @@ def _list_schemas(obj: Mapping[str, Any], path: str) -> ListSchemasRequest:
 
 def _list_tables(obj: Mapping[str, Any], path: str) -> ListTablesRequest:
     page_size = obj.get("pageSize")
-    if page_size is not None and (isinstance(page_size, bool) or not isinstance(page_size, int)):
-        fail(f"{path}.pageSize", f"expected an integer, got {json_kind(page_size)}")
+    if page_size is not None:
+        as_int(page_size, f"{path}.pageSize")
     return ListTablesRequest(
         _identity(obj, path),
         get_str(obj, "queryId", path),

@@ -19,7 +19,9 @@ import yaml
 from shared.errors import SpecError, SpecProblem
 from shared.paths import PathError, parse_path
 from shared.predicates import RANGE_OPS, Op
+from shared.spec.continuation import CONTINUATION_OPTIONS, PATH_OPTIONS, check_continuation
 from shared.spec.durations import DurationError, parse_duration
+from shared.spec.formats import PARAM_KEYS, build_api_formats, with_format
 from shared.spec.model import (
     ApiSpec,
     AuthSpec,
@@ -35,6 +37,7 @@ from shared.spec.model import (
     SplitSpec,
     WriteOpSpec,
 )
+from shared.spec.projection import build_projection
 from shared.spec.sizing import build_count, build_exhaustive
 from shared.types import TypeParseError, parse_type
 from shared.values import CoercionError, coerce, parse_timestamp
@@ -72,21 +75,22 @@ PAGINATION_OPTIONS: dict[str, set[str]] = {
         "has_more_path",
         "stop_on_short_page",
     },
-    "cursor": {"cursor_path", "cursor_param", "size_param"},
-    "next_url": {"next_url_path", "size_param"},
-    "link_header": {"rel", "size_param", "total_path", "total_header"},
-    "header_cursor": {"header", "cursor_param", "size_param"},
+    "cursor": {"cursor_path", "cursor_from_record", "cursor_param", "size_param", "has_more_path", "done_path"}
+    | CONTINUATION_OPTIONS,
+    "next_url": {"next_url_path", "size_param", "has_more_path", "done_path"} | CONTINUATION_OPTIONS,
+    "link_header": {"rel", "size_param", "total_path", "total_header"} | CONTINUATION_OPTIONS,
+    "header_cursor": {"header", "cursor_param", "size_param"} | CONTINUATION_OPTIONS,
     "hook": {"factory"},
 }
 PAGINATION_REQUIRED: dict[str, set[str]] = {
-    "cursor": {"cursor_path", "cursor_param"},
+    "cursor": {"cursor_param"},
     "next_url": {"next_url_path"},
     "header_cursor": {"header", "cursor_param"},
     "hook": {"factory"},
 }
-PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages"}
-FORMATS = {"auto", "iso8601", "date", "epoch_s", "epoch_ms", "raw"}
-WRITE_OPS = {"create", "update", "upsert"}
+PAGINATION_COMMON = {"type", "page_size", "max_page_size", "max_pages", "concurrency"}
+MAX_CONCURRENCY = 16  # the HTTP session keeps 16 connections per origin
+WRITE_OPS = {"create", "update", "upsert", "delete"}
 HOOK_KINDS = {"transform", "parse_page", "prepare_request"}
 PARTITION_KINDS = ("string", "int32", "int64", "boolean", "date", "decimal")
 MAX_PARTITIONS = 1000
@@ -306,6 +310,7 @@ API_KEYS = {
     "hooks",
     "check",
     "settings",
+    "formats",
 }
 ENTITY_KEYS = {
     "name",
@@ -378,6 +383,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         else:
             modules = tuple(mods)
     settings = _build_settings(m.get("settings"), (*path, "settings"), c)
+    formats = build_api_formats(m.get("formats"), (*path, "formats"), c)
     auth = _build_auth(m.get("auth") or {"type": "none"}, (*path, "auth"), c, modules)
     headers = m.get("headers") or {}
     if not isinstance(headers, dict) or not all(
@@ -430,6 +436,7 @@ def _build_api(raw: Any, c: _Checker) -> ApiSpec | None:
         hook_modules=modules,
         check_path=check_path,
         settings=settings,
+        formats=formats,
     )
 
 
@@ -517,15 +524,23 @@ def _build_pagination(raw: Any, path: tuple[Any, ...], c: _Checker, modules: tup
     max_pages = m.get("max_pages")
     if max_pages is not None:
         max_pages = c.number(max_pages, (*path, "max_pages"), None, minimum=1, integer=True)
+    concurrency = c.number(m.get("concurrency"), (*path, "concurrency"), 4, minimum=1, integer=True)
+    if concurrency > MAX_CONCURRENCY:
+        c.add(
+            (*path, "concurrency"),
+            f"must be at most {MAX_CONCURRENCY} (requests in flight per read), got {concurrency}",
+        )
+        concurrency = MAX_CONCURRENCY
     options = {k: v for k, v in m.items() if k not in PAGINATION_COMMON}
-    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path"):
+    for key in ("cursor_path", "next_url_path", "total_path", "has_more_path", "total_pages_path", *PATH_OPTIONS):
         if key in options:
             _check_path(options[key], (*path, key), c)
+    check_continuation(kind, options, path, c.add)
     if kind == "hook" and "factory" in options:
         c.hook(options["factory"], (*path, "factory"), modules)
     if "start" in options and (not isinstance(options["start"], int) or isinstance(options["start"], bool)):
         c.add((*path, "start"), "must be an integer (the first page's number)")
-    return PaginationSpec(kind, int(page_size), max_size, options, max_pages)
+    return PaginationSpec(kind, int(page_size), max_size, options, max_pages, int(concurrency))
 
 
 def _check_path(value: Any, path: tuple[Any, ...], c: _Checker) -> str | None:
@@ -563,7 +578,7 @@ def _build_entity(
         _check_path(records, (*label, "records"), c)
     fields = _build_fields(m.get("fields"), (*label, "fields"), c)
     by_name = {f.name: f for f in fields}
-    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields)
+    fields = _apply_filters(m.get("filters"), (*label, "filters"), c, by_name, fields, api.formats if api else {})
     pk = m.get("primary_key") or []
     if isinstance(pk, str):
         pk = [pk]
@@ -588,7 +603,7 @@ def _build_entity(
                 )
     select = None
     if m.get("select_fields_param") is not None:
-        select = _build_param(m["select_fields_param"], (*label, "select_fields_param"), c)
+        select = build_projection(m["select_fields_param"], (*label, "select_fields_param"), c.add)
     pagination = None
     if m.get("pagination") is not None:
         pagination = _build_pagination(m["pagination"], (*label, "pagination"), c, modules)
@@ -635,14 +650,21 @@ def _build_entity(
             if om is None:
                 continue
             method = str(om.get("method", "")).upper()
-            if method not in ("POST", "PUT", "PATCH"):
+            if op == "delete":
+                if method != "DELETE":
+                    c.add((*label, "write", op, "method"), f"must be DELETE, got {om.get('method')!r}")
+                if om.get("body_path") is not None:
+                    c.add((*label, "write", op, "body_path"), "a delete sends no body")
+            elif method not in ("POST", "PUT", "PATCH"):
                 c.add((*label, "write", op, "method"), f"must be POST, PUT or PATCH, got {om.get('method')!r}")
             wpath = c.string(om.get("path"), (*label, "write", op, "path"), "")
             for ph in PLACEHOLDER_RE.findall(wpath or ""):
                 if ph not in by_name:
                     c.add((*label, "write", op, "path"), f"placeholder {{{ph}}} names no declared field")
-            if op in ("update", "upsert") and not pk:
+            if op in ("update", "upsert", "delete") and not pk:
                 c.add((*label, "write", op), f"'{op}' needs a primary_key on the entity")
+            if op == "delete" and pk and not set(PLACEHOLDER_RE.findall(wpath or "")) & set(pk):
+                c.add((*label, "write", op, "path"), "must name the record by its primary key, e.g. /things/{id}")
             writes[op] = WriteOpSpec(method, wpath or "", om.get("body_path"))
     get_path = None
     if m.get("get") is not None:
@@ -726,12 +748,10 @@ def _build_fields(raw: Any, path: tuple[Any, ...], c: _Checker) -> list[FieldSpe
 def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | None:
     if isinstance(raw, str):
         raw = {"param": raw}
-    m = c.mapping(raw, path, {"param", "format", "join", "value", "exact", "reserved", "escape"}, {"param"})
+    m = c.mapping(raw, path, {"param", "join", "value", "exact", "reserved", "escape"} | PARAM_KEYS, {"param"})
     if m is None:
         return None
-    fmt = m.get("format", "auto")
-    if fmt not in FORMATS:
-        c.add((*path, "format"), f"unknown format {fmt!r}; use one of {', '.join(sorted(FORMATS))}")
+    fmt = m.get("format", "auto")  # checked against the field's type by shared.spec.formats.with_format
     join = m.get("join")
     if join is not None and not isinstance(join, str):
         c.add((*path, "join"), "must be a separator string such as ','")
@@ -743,7 +763,7 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
         c.add((*path, "escape"), "must be one character, the API's escape character (such as a backslash)")
     return ParamSpec(
         param=str(m.get("param")),
-        format=fmt,
+        format=fmt if isinstance(fmt, str) else "literals",
         join=join,
         value=None if m.get("value") is None else str(m["value"]),
         exact=c.boolean(m.get("exact"), (*path, "exact"), True),
@@ -753,7 +773,12 @@ def _build_param(raw: Any, path: tuple[Any, ...], c: _Checker) -> ParamSpec | No
 
 
 def _apply_filters(
-    raw: Any, path: tuple[Any, ...], c: _Checker, by_name: dict[str, FieldSpec], fields: list[FieldSpec]
+    raw: Any,
+    path: tuple[Any, ...],
+    c: _Checker,
+    by_name: dict[str, FieldSpec],
+    fields: list[FieldSpec],
+    formats: dict[str, Any] | None = None,
 ) -> list[FieldSpec]:
     if raw is None:
         return fields
@@ -794,13 +819,17 @@ def _apply_filters(
                     continue
                 low = _build_param(bm.get("low"), (*fpath, op_name, "low"), c)
                 high = _build_param(bm.get("high"), (*fpath, op_name, "high"), c)
+                if low:
+                    low = with_format(low, bm.get("low"), ftype, formats or {}, (*fpath, op_name, "low"), c)
+                if high:
+                    high = with_format(high, bm.get("high"), ftype, formats or {}, (*fpath, op_name, "high"), c)
                 if low and high:
                     filters[Op.GE] = filters.get(Op.GE) or low
                     filters[Op.LE] = filters.get(Op.LE) or high
                 continue
             param = _build_param(praw, (*fpath, op_name), c)
             if param is not None:
-                filters[op] = param
+                filters[op] = with_format(param, praw, ftype, formats or {}, (*fpath, op_name), c)
         updated[fname] = replace(by_name[fname], filters=filters)
     by_name.update(updated)
     return [updated[f.name] for f in fields]

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.predicates import Op
 from shared.types import FieldType
+from shared.value_formats import ValueFormat
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class PaginationSpec:
     max_page_size: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     max_pages: int | None = None
+    concurrency: int = 4  # requests one read keeps in flight (offset/page number with a total; else 1 ahead)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ParamSpec:
     """How one predicate operator becomes a query parameter."""
 
     param: str
-    format: str = "auto"  # auto | iso8601 | date | epoch_s | epoch_ms | raw
+    format: str = "auto"  # as declared: a name (auto, iso8601_ms, epoch_s...), a pattern, or "literals"
     join: str | None = None  # for ``in``: join values with this separator; None repeats the parameter
     value: str | None = None  # fixed value, for is_null / not_null style flags
     exact: bool = True  # False: the API filters more loosely; the predicate stays in the residual
@@ -60,6 +62,19 @@ class ParamSpec:
     # parameter is always reserved. A value holding one is escaped with ``escape`` or not pushed.
     reserved: str | None = None
     escape: str | None = None  # the API's escape character for reserved characters, e.g. a backslash
+    # How values are written and compared (format, offset, compare, resolved against api.formats by the loader,
+    # shared.spec.formats); None writes the type's ``auto`` form.
+    written: ValueFormat | None = None
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """How the wanted source fields are sent (``select_fields_param``): ``joined`` ``?fields=a,b`` (any
+    ``join``), ``repeated`` ``?col=a&col=b``, or ``bracketed`` ``?fields[]=a&fields[]=b``."""
+
+    param: str
+    style: str = "joined"  # joined | repeated | bracketed
+    join: str = ","
 
 
 @dataclass(frozen=True)
@@ -147,11 +162,11 @@ class EntitySpec:
     parent: ParentSpec | None = None
     params: dict[str, str] = field(default_factory=dict)
     incremental_field: str | None = None
-    select_param: ParamSpec | None = None
+    select_param: ProjectionSpec | None = None
     splits: SplitSpec | None = None
     partitions: PartitionSpec | None = None
     count: CountSpec | None = None
-    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert
+    writes: dict[str, WriteOpSpec] = field(default_factory=dict)  # create | update | upsert | delete
     get_path: str | None = None  # retrieve one record by primary key
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
     reader: str | None = None  # module:Class for an entity that fits no declaration
@@ -187,6 +202,7 @@ class ApiSpec:
     hook_modules: tuple[str, ...] = ()
     check_path: str | None = None  # a cheap GET used to validate credentials
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # runtime settings (config.*)
+    formats: dict[str, Any] = field(default_factory=dict)  # per-type default filter formats (shared.spec.formats)
 
 
 @dataclass(frozen=True)

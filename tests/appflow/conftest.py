@@ -16,7 +16,7 @@ from demo_api.server import DemoServer
 from tests.appflow.simulator import AppFlow
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO.parent / "shared" / "appflow-vectors"
+VECTORS = REPO / "tests" / "fixtures" / "appflow-vectors"
 VECTOR_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:appflow!111122223333-my-connector-my-profile-AbCdEf"
 SIM_ARN = AppFlow.secret_arn
 SMALL_ROWS = {"accounts": 12, "contacts": 25, "deals": 15}

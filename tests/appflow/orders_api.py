@@ -1,4 +1,4 @@
-"""A tiny API that reproduces the demo connector behind ``shared/appflow-vectors`` (entity ``orders``,
+"""A tiny API that reproduces the demo connector behind ``tests/fixtures/appflow-vectors`` (entity ``orders``,
 25 rows ``o0..o24``, ``amount = 1.5 * i``, ``updated_at = 2024-01-(i+1)``), so the vectors' responses can be
 compared with ours record for record. ``blobs`` serves large records for the byte-budget tests.
 """

@@ -56,8 +56,10 @@ def test_connector_configuration(demo_server: DemoServer, appflow_for: Callable[
     assert {s["key"]: s["scope"] for s in config["connectorRuntimeSetting"]} == {
         "instance_url": "CONNECTOR_PROFILE",
         "page_size": "SOURCE",
+        "write_concurrency": "DESTINATION",  # contacts is writable
     }
-    assert config["supportedWriteOperations"] == ["INSERT", "UPDATE", "UPSERT"]
+    assert config["supportedWriteOperations"] == ["INSERT", "UPDATE", "UPSERT", "DELETE"]
+    assert config["logoURL"] is None  # APPFLOW_CONNECTOR_LOGO_URL is not set
     assert config["supportedTriggerTypes"] == ["SCHEDULED", "ONDEMAND"]
     assert "HOURLY" in config["triggerFrequenciesSupported"]
     assert {"EQUAL_TO", "BETWEEN", "CONTAINS", "PROJECTION"} <= set(config["operatorsSupported"])
@@ -78,7 +80,7 @@ def test_entity_tree_and_definitions(demo_server: DemoServer, appflow_for: Calla
     ]
     contacts = {f["fieldName"]: f for f in sim.describe_entity("contacts")["fields"]}
     assert contacts["id"]["isPrimaryKey"] and not contacts["id"]["readProperties"]["isNullable"]
-    assert contacts["id"]["writeProperties"]["supportedWriteOperations"] == ["UPDATE", "UPSERT"]
+    assert contacts["id"]["writeProperties"]["supportedWriteOperations"] == ["UPDATE", "UPSERT", "DELETE"]
     assert contacts["updated_at"]["dataType"] == "DateTime"
     assert contacts["updated_at"]["readProperties"]["isTimestampFieldForIncrementalQueries"] is True
     assert contacts["created_at"]["readProperties"]["isTimestampFieldForIncrementalQueries"] is False

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from demo_api.server import DemoServer
@@ -104,6 +104,10 @@ def test_string_filters_select_exactly_what_the_source_holds(
     count = data.draw(st.integers(1, 3), label="count") if op == "in" else 1
     values = data.draw(st.lists(_values(real), min_size=count, max_size=count), label="values")
     if op == "in":
+        # The SDK's grammar reads a backslash both as a character and as the start of an escape, and its lexer takes
+        # the longest string: a literal ending in a backslash swallows the quote after it when another string
+        # follows ('\\', 'x' lexes as one string). No expression can say that, so none is generated.
+        assume(not any(v.endswith("\\") for v in values[:-1]))
         expression = f"{field} in ({', '.join(_literal(v) for v in values)})"
     else:
         expression = f"{field} {op} {_literal(values[0])}"

@@ -1,4 +1,4 @@
-"""Every request vector in ``shared/appflow-vectors`` through ``lambda_handler``.
+"""Every request vector in ``tests/fixtures/appflow-vectors`` through ``lambda_handler``.
 
 1. All of them (the top-level vectors and the upstream fixtures, stale ones included) against the demo
    spec: the call never raises, and the answer is serialisable, typed as the SDK emits it and in budget.
@@ -24,8 +24,6 @@ from tests.appflow.simulator import FakeContext, check_response
 
 
 def _request_vectors() -> list[Path]:
-    if not VECTORS.is_dir():
-        return []
     found = []
     for path in sorted(VECTORS.rglob("*.json")):
         try:
@@ -38,7 +36,7 @@ def _request_vectors() -> list[Path]:
 
 
 REQUEST_VECTORS = _request_vectors()
-TOP_LEVEL = sorted(VECTORS.glob("*.request.json")) if VECTORS.is_dir() else []
+TOP_LEVEL = sorted(VECTORS.glob("*.request.json"))
 
 
 def _load(path: Path) -> Any:
@@ -56,9 +54,7 @@ def module_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[[FakeSecrets], N
 
 
 def test_vectors_exist() -> None:
-    if not VECTORS.is_dir():
-        pytest.skip(f"AppFlow vectors not found at {VECTORS}")
-    assert len(TOP_LEVEL) == 12
+    assert len(TOP_LEVEL) == 12, f"AppFlow vectors missing from the repository: {VECTORS}"
     assert len(REQUEST_VECTORS) > len(TOP_LEVEL)
 
 
@@ -83,8 +79,7 @@ def test_top_level_vectors_against_the_demo_spec(
     demo_server: DemoServer, use_api: Callable[..., None], module_handler: Callable[..., None]
 ) -> None:
     """What each top-level vector gives against the demo CRM (whose entities are not ``orders``)."""
-    if not TOP_LEVEL:
-        pytest.skip("no vectors")
+    assert TOP_LEVEL, f"AppFlow vectors missing from the repository: {VECTORS}"
     use_api(demo_server.base_url)
     module_handler(demo_secrets(demo_server.api_key))
     results = {p.name.removesuffix(".request.json"): handler_module.lambda_handler(_load(p), None) for p in TOP_LEVEL}
@@ -126,7 +121,6 @@ def _call(name: str, **changes: Any) -> dict[str, Any]:
     return check_response(event["type"], response)
 
 
-@pytest.mark.skipif(not TOP_LEVEL, reason="no vectors")
 @pytest.mark.usefixtures("orders_api")
 class TestAgainstTheVectorsOwnConnector:
     def test_query_pages(self) -> None:

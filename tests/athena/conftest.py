@@ -1,7 +1,7 @@
 """Fixtures for the Athena wire-layer tests.
 
-The shared protocol vectors live beside the repo checkout (``<repo>/../shared/athena-vectors``); tests that
-need them skip with a reason only when that directory is absent.
+The protocol vectors are in the repository (``tests/fixtures/athena-vectors``, origin and licence in
+``tests/fixtures/README.md``); a missing file is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import pytest
 from athena_connector.wire.arrow_ipc import framing_of, metadata_version_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTORS_DIR = REPO_ROOT.parent / "shared" / "athena-vectors"
+VECTORS_DIR = REPO_ROOT / "tests" / "fixtures" / "athena-vectors"
 
 
 @pytest.fixture
 def vectors_dir() -> Path:
-    if not VECTORS_DIR.is_dir():
-        pytest.skip(f"Athena wire vectors not found at {VECTORS_DIR}")
+    assert VECTORS_DIR.is_dir(), f"Athena wire vectors missing from the repository: {VECTORS_DIR}"
     return VECTORS_DIR
 
 

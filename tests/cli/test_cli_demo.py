@@ -17,6 +17,7 @@ def test_demo_exits_zero_and_says_what_it_did(tmp_path: Path) -> None:
         if not k.startswith(("AWS_", "SAAS_")) and k not in ("spill_bucket", "spill_prefix", "schema_name")
     }
     env["PYTHONPATH"] = str(REPO)
+    env["TMPDIR"] = str(tmp_path)  # the demo's temporary folder is removed when it ends
     script = Path(sys.executable).parent / "saas-connectors"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "saas_cli.main"]
     proc = subprocess.run(
@@ -37,8 +38,11 @@ def test_demo_exits_zero_and_says_what_it_did(tmp_path: Path) -> None:
         "3. SageMaker: read the landed Parquet with pandas",
         "4. Write-back: scores to the CRM through the AppFlow destination path",
         "All 4 steps checked out",
+        "answer (2 rows):\n       status=customer, contacts=",  # a few rows of each answer, not only counts
+        "Try next (README.md",
     ):
         assert text in out, text
     lines = [line for line in out.splitlines() if "spills to S3" in line and "split(s)" in line]
     assert lines and "ok" in lines[0], "the export query spilled and matched the API's data"
     assert "MISMATCH" not in out and "FAILED" not in out
+    assert not list(tmp_path.glob("saas-demo-*"))

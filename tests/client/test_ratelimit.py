@@ -9,7 +9,7 @@ import pytest
 
 from shared.client import SaaSClient
 from shared.deadline import Deadline
-from shared.errors import DeadlineExceededError
+from shared.errors import SaaSRateLimitedError
 from shared.ratelimit import TokenBucket
 from shared.spec import load_spec_text
 from tests.support.clock import FakeClock
@@ -117,15 +117,16 @@ def test_the_client_paces_requests_to_the_spec_rate(rate_limit: str, rate: float
     assert sum(p.stats.waited_s for p in pages) == pytest.approx(paced / rate)
 
 
-def test_retries_are_paced_too() -> None:
+def test_retries_are_paced_too_and_a_503_slows_the_pace() -> None:
     app = FakeSaaS(make_records(45), faults={3: "503"})
     clock = FakeClock(jitter=0.0)  # backoff of 0 s: every sleep left is the bucket's
     with serve(app) as base:
         client = client_for(base, clock, "{requests_per_second: 4, burst: 2}")
         assert len(list(client.iter_records(client.plan("items")))) == 45
     assert len(app.requests) == 6
-    # requests 1-2 free; 3 waits 0.25, fails, backs off 0; its retry and the next two wait 0.25 each
-    assert clock.sleeps == pytest.approx([0.25, 0.0, 0.25, 0.25, 0.25])
+    # requests 1-2 free; 3 waits 0.25, fails (503: the pace halves to 2/s), backs off 0; its retry waits 1/2 s;
+    # each success adds back a twentieth of the 4/s ceiling: 2.2/s, then 2.4/s
+    assert clock.sleeps == pytest.approx([0.25, 0.0, 0.5, 1 / 2.2, 1 / 2.4])
 
 
 def test_a_rate_limit_wait_past_the_deadline_raises_before_sending() -> None:
@@ -133,7 +134,7 @@ def test_a_rate_limit_wait_past_the_deadline_raises_before_sending() -> None:
     clock = FakeClock()
     with serve(app) as base:
         client = client_for(base, clock, "{requests_per_second: 1, burst: 1}")
-        with pytest.raises(DeadlineExceededError, match="rate limit") as err:
+        with pytest.raises(SaaSRateLimitedError, match="quota .*1 requests/s, burst 1.* 1.0s away") as err:
             list(client.iter_records(client.plan("items"), deadline=Deadline.in_seconds(1.2, clock)))
     assert (err.value.entity, err.value.page) == ("items", 2)
     assert len(app.requests) == 1

@@ -147,13 +147,26 @@ def test_backoff_with_the_real_random_source_stays_within_bounds_and_spreads() -
 
 
 def test_retry_after_replaces_the_backoff_and_is_capped() -> None:
-    backoff = Backoff(SPEC_RETRY, FakeClock(jitter=1.0))
+    backoff = Backoff(SPEC_RETRY, FakeClock(jitter=0.0))
     assert backoff.wait(1, "3") == 3.0
     assert backoff.wait(5, "0") == 0.0  # the server's hint wins over a longer backoff
     assert backoff.wait(1, "120") == 30.0
     assert backoff.wait(1, "inf") == 30.0
     assert backoff.wait(1, formatdate(NOW + 12, usegmt=True)) == 12.0
-    assert backoff.wait(2, "garbage") == 1.0  # unusable hint: the normal backoff
+    assert backoff.wait(2, "garbage") == 0.0  # unusable hint: the normal backoff (full jitter, here 0)
+
+
+@pytest.mark.parametrize(
+    ("hint", "span"), [("0", 0.1), ("0.1", 0.1), ("1", 0.5), ("3", 1.5), ("20", 5.0), ("120", 5.0)]
+)
+def test_retry_after_is_a_minimum_plus_jitter(hint: str, span: float) -> None:
+    """Processes told the same Retry-After must not come back in lock-step: up to half the hint more (0.1-5 s)."""
+    hinted = min(float(hint), SPEC_RETRY.retry_after_cap_s)
+    for jitter in (0.0, 0.3, 0.999):
+        assert Backoff(SPEC_RETRY, FakeClock(jitter=jitter)).wait(1, hint) == pytest.approx(hinted + jitter * span)
+    waits = [Backoff(SPEC_RETRY, SYSTEM_CLOCK).wait(1, hint) for _ in range(300)]
+    assert all(hinted <= w <= hinted + span for w in waits)
+    assert max(waits) - min(waits) > 0.8 * span  # spread over the span, not one value
 
 
 def test_which_statuses_are_retried() -> None:
@@ -194,18 +207,18 @@ def test_mixed_faults_on_several_pages_are_each_recovered_and_counted() -> None:
         (3, 2, 0),
         (1, 0, 0),
     ]
-    assert clock.sleeps == [0.05, 2.0, 0.05, 0.1]
+    assert clock.sleeps == [0.05, 2.5, 0.05, 0.1]  # Retry-After 2 plus half of its 1 s jitter span
 
 
-def test_429_with_retry_after_waits_exactly_that() -> None:
+def test_429_with_retry_after_waits_at_least_that() -> None:
     app = FakeSaaS(make_records(5), faults={1: "429"})  # Retry-After: 2
     clock = FakeClock()
     with serve(app) as base:
         client = make_client(base, clock)
         page = client.fetch_page(client.plan("items"))
     assert [r["id"] for r in page.records] == [1, 2, 3, 4, 5]
-    assert clock.sleeps == [2.0]
-    assert (page.stats.retries, page.stats.throttled, page.stats.waited_s) == (1, 1, 2.0)
+    assert clock.sleeps == [3.0]  # 2 s, plus the jitter at its top (FakeClock jitter 1.0)
+    assert (page.stats.retries, page.stats.throttled, page.stats.waited_s) == (1, 1, 3.0)
 
 
 @pytest.mark.parametrize(
@@ -220,7 +233,7 @@ def test_429_with_retry_after_waits_exactly_that() -> None:
 )
 def test_retry_after_is_capped_by_retry_after_cap_s(retry_after: str, cap: float, expected: float) -> None:
     app = Scripted([(429, {"Retry-After": retry_after}, {"message": "slow down"})])
-    clock = FakeClock()
+    clock = FakeClock(jitter=0.0)
     with serve(app) as base:
         assert read_ids(make_client(base, clock, cap=cap)) == [1, 2]
     assert clock.sleeps == [expected]
@@ -228,7 +241,7 @@ def test_retry_after_is_capped_by_retry_after_cap_s(retry_after: str, cap: float
 
 def test_retry_after_on_a_503_is_honoured_too() -> None:
     app = Scripted([(503, {"Retry-After": "3"}, {"message": "maintenance"})])
-    clock = FakeClock()
+    clock = FakeClock(jitter=0.0)
     with serve(app) as base:
         assert read_ids(make_client(base, clock)) == [1, 2]
     assert clock.sleeps == [3.0]
@@ -268,7 +281,8 @@ def test_429_without_retry_after_backs_off() -> None:
     clock = FakeClock(jitter=0.75)
     with serve(app) as base:
         assert read_ids(make_client(base, clock)) == [1, 2, 3, 4, 5]
-    assert clock.sleeps == pytest.approx([0.075, 0.15])
+    # no hint: half the doubling ceiling plus a random half (never ~0, which would hammer a throttling API)
+    assert clock.sleeps == pytest.approx([0.0875, 0.175])
 
 
 # -- exhaustion ----------------------------------------------------------------------------------------
@@ -288,15 +302,38 @@ def test_exhausted_5xx_retries_raise_a_transient_error_naming_entity_and_page() 
     assert clock.sleeps == [0.1, 0.2, 0.4]
 
 
-def test_exhausted_429_retries_raise_a_rate_limited_error() -> None:
+def test_429s_are_retried_beyond_max_attempts_while_time_remains() -> None:
+    """Throttling is back-pressure: nine 429s in a row do not use up three attempts."""
     app = FakeSaaS(make_records(5), faults={n: "429" for n in range(1, 10)})
-    clock = FakeClock()
+    clock = FakeClock(jitter=0.0)
+    with serve(app) as base:
+        assert read_ids(make_client(base, clock, attempts=3), Deadline.in_seconds(60, clock)) == [1, 2, 3, 4, 5]
+    assert len(app.requests) == 10
+    assert clock.sleeps == [2.0] * 9
+
+
+def test_a_429_storm_raises_a_rate_limited_error_when_time_runs_out() -> None:
+    app = FakeSaaS(make_records(5), faults={n: "429" for n in range(1, 100)})
+    clock = FakeClock(jitter=0.0)
     with serve(app) as base, pytest.raises(SaaSRateLimitedError) as err:
-        read_ids(make_client(base, clock, attempts=3))
+        read_ids(make_client(base, clock, attempts=3), Deadline.in_seconds(10, clock))
     assert (err.value.entity, err.value.page, err.value.status) == ("items", 1, 429)
-    assert "after 3 attempts" in str(err.value)
-    assert len(app.requests) == 3
-    assert clock.sleeps == [2.0, 2.0]
+    # 2 s waits while 2 s + the 0.5 s margin fit in what is left: 4 waits, then the 5th 429 ends it
+    assert clock.sleeps == [2.0] * 4
+    assert len(app.requests) == 5
+    message = str(err.value)
+    assert "kept answering 429" in message and "5 responses 429 after 8.0s of waiting" in message
+    assert "would pass the invocation's deadline" in message
+    assert "no quota declared" in message
+    assert API_KEY not in message
+
+
+def test_without_a_deadline_a_429_storm_ends_after_a_lambdas_longest_run() -> None:
+    app = FakeSaaS(make_records(5), faults={n: "429" for n in range(1, 1000)})
+    clock = FakeClock(jitter=0.0)
+    with serve(app) as base, pytest.raises(SaaSRateLimitedError, match="429"):
+        read_ids(make_client(base, clock, attempts=3))
+    assert 890 <= sum(clock.sleeps) <= 900
 
 
 # -- deadlines -----------------------------------------------------------------------------------------
@@ -317,7 +354,7 @@ def test_a_deadline_too_short_for_the_retry_after_raises_before_sleeping() -> No
 
 def test_a_deadline_that_fits_the_wait_lets_the_retry_happen() -> None:
     app = FakeSaaS(make_records(5), faults={1: "429"})
-    clock = FakeClock()
+    clock = FakeClock(jitter=0.0)
     with serve(app) as base:
         ids = read_ids(make_client(base, clock), Deadline.in_seconds(2.6, clock))
     assert ids == [1, 2, 3, 4, 5]
@@ -439,7 +476,7 @@ def test_a_post_is_retried_on_429() -> None:
     assert answer is not None
     assert [r.method for r in app.requests] == ["POST", "POST", "POST"]
     assert bodies == [{"name": "new"}] * 3
-    assert clock.sleeps == [2.0, 0.2]
+    assert clock.sleeps == [3.0, 0.2]  # Retry-After 2 + its jitter at the top; then the second 429's backoff (top)
 
 
 def test_a_post_answered_with_malformed_json_is_not_sent_again() -> None:

@@ -184,3 +184,32 @@ def test_environment_selects_the_spec_and_overrides_the_base_url(
     spec = load_spec()
     assert spec.api.name == "acme"
     assert spec.api.base_url == "http://127.0.0.1:9999/x"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("0", "api.pagination.concurrency: must be an integer >= 1, got 0"),
+        ("2.5", "api.pagination.concurrency: must be an integer >= 1, got 2.5"),
+        ("true", "api.pagination.concurrency: must be an integer >= 1, got True"),
+        ("17", "api.pagination.concurrency: must be at most 16 (requests in flight per read), got 17"),
+    ],
+)
+def test_pagination_concurrency_is_checked_where_it_is_written(value: str, fragment: str) -> None:
+    text = f"api: {{name: a, base_url: 'http://x', pagination: {{type: offset, concurrency: {value}}}}}\n"
+    text += "entities: [{name: a, path: /a, fields: {x: int64}}]"
+    with pytest.raises(SpecError) as err:
+        load_spec_text(text, source="x.yaml")
+    assert fragment in str(err.value)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(text), SCHEMA)
+
+
+def test_pagination_concurrency_defaults_to_four_and_entities_may_set_their_own() -> None:
+    text = "api: {name: a, base_url: 'http://x', pagination: {type: offset}}\n"
+    text += "entities: [{name: a, path: /a, fields: {x: int64}}, {name: b, path: /b, fields: {x: int64}, "
+    text += "pagination: {type: cursor, cursor_path: next, cursor_param: c, concurrency: 1}}]"
+    spec = load_spec_text(text, source="x.yaml")
+    assert spec.pagination_for(spec.entity("a")).concurrency == 4
+    assert spec.pagination_for(spec.entity("b")).concurrency == 1
+    jsonschema.validate(yaml.safe_load(text), SCHEMA)

@@ -68,3 +68,20 @@ def test_cli_serves_until_interrupted() -> None:
 def test_cli_rejects_bad_rows(capsys: object) -> None:
     assert main(["--rows", "widgets=5", "--port", "0"]) == 2
     assert main(["--rows", "contacts=lots", "--port", "0"]) == 2
+
+
+def test_a_live_clock_never_stamps_before_the_write() -> None:
+    """``demo-api``'s default clock: each stamp is at or after the real moment of the write (rounded up to the
+    second), and stamps never go backwards."""
+    import time
+
+    from demo_api.clock import ServerClock
+
+    clock = ServerClock(live=True)
+    stamps = []
+    for _ in range(50):
+        before = time.time()
+        stamps.append(clock.tick())
+        assert before <= stamps[-1] <= time.time() + 1
+    assert stamps == sorted(stamps)
+    assert ServerClock().tick() == 1_751_328_000  # the fixed clock the tests use is unchanged

@@ -14,43 +14,21 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from deploy import cfn_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "Condition":
-        return {"Condition": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return cfn_yaml.load_template(path)
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -273,3 +251,108 @@ def environment_reads(packages: tuple[str, ...], repo: Path = REPO) -> Environme
     for path, tree in trees.items():
         _Scanner(str(path.relative_to(repo)), scalars, tuples, out).visit(tree)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# One combination of parameters, rendered: what CloudFormation would create for it
+# ---------------------------------------------------------------------------------------------------
+def _parameter_value(template: dict[str, Any], params: dict[str, str], name: str) -> Any:
+    if name.startswith("AWS::"):
+        return {"AWS::AccountId": "123456789012", "AWS::Region": "us-east-1", "AWS::Partition": "aws"}.get(name, name)
+    value = params[name]
+    if template["Parameters"][name]["Type"] == "CommaDelimitedList":
+        return value.split(",")
+    return value
+
+
+def _condition(template: dict[str, Any], params: dict[str, str], node: Any, seen: dict[str, bool]) -> Any:
+    if isinstance(node, str | int | float):
+        return node
+    if isinstance(node, list):
+        return [_condition(template, params, n, seen) for n in node]
+    ((fn, args),) = node.items()
+    if fn == "Ref":
+        return _parameter_value(template, params, args)
+    if fn == "Condition":
+        return condition_value(template, params, args, seen)
+    values = [_condition(template, params, a, seen) for a in args] if isinstance(args, list) else args
+    if fn == "Fn::Equals":
+        return values[0] == values[1]
+    if fn == "Fn::Not":
+        return not values[0]
+    if fn == "Fn::And":
+        return all(values)
+    if fn == "Fn::Or":
+        return any(values)
+    if fn == "Fn::Join":
+        return values[0].join(values[1])
+    if fn == "Fn::Split":
+        return values[1].split(values[0])
+    if fn == "Fn::Select":
+        return values[1][int(values[0])]
+    if fn == "Fn::Sub" and isinstance(args, str):
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(_parameter_value(template, params, m.group(1))), args)
+    raise AssertionError(f"no evaluator for {fn} in a condition")
+
+
+def condition_value(template: dict[str, Any], params: dict[str, str], name: str, seen: dict[str, bool]) -> bool:
+    if name not in seen:
+        seen[name] = bool(_condition(template, params, template["Conditions"][name], seen))
+    return seen[name]
+
+
+def _resolve_ifs(value: Any, truth: dict[str, bool]) -> Any:
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            resolved = _resolve_ifs(item, truth)
+            if resolved != NO_VALUE or not (isinstance(item, dict) and "Fn::If" in item):
+                out.append(resolved)
+        return out
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, yes, no = value["Fn::If"]
+            return _resolve_ifs(yes if truth[name] else no, truth)
+        return {k: _resolve_ifs(v, truth) for k, v in value.items() if _resolve_ifs(v, truth) != NO_VALUE}
+    return value
+
+
+def render(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """The template for one combination of parameters: conditions decided, ``Fn::If`` resolved, resources and
+    outputs of false conditions gone, the parameters' defaults set to the combination (so linters see it)."""
+    import copy
+
+    params = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    unknown = set(overrides) - set(params)
+    assert not unknown, f"no such parameters: {unknown}"
+    params |= overrides
+    truth: dict[str, bool] = {}
+    for name in template.get("Conditions", {}):
+        condition_value(template, params, name, truth)
+    out = copy.deepcopy(template)
+    out.pop("Conditions", None)
+    for name, value in overrides.items():
+        out["Parameters"][name]["Default"] = value
+    for section in ("Resources", "Outputs"):
+        kept = {}
+        for logical_id, item in out.get(section, {}).items():
+            condition = item.pop("Condition", None)
+            if condition is None or truth[condition]:
+                kept[logical_id] = _resolve_ifs(item, truth)
+        out[section] = kept
+    out["Globals"] = _resolve_ifs(out.get("Globals", {}), truth)
+    return out
+
+
+def references_to_missing(template: dict[str, Any]) -> list[str]:
+    """Names a template refers to (Ref, GetAtt, ``${X}`` in Sub, DependsOn) that it does not define."""
+    from deploy.sar_template import references
+
+    known = set(template.get("Parameters", {})) | set(template["Resources"])
+    missing = []
+    for section in ("Resources", "Outputs"):
+        for logical_id, item in template.get(section, {}).items():
+            depends = item.get("DependsOn", [])
+            names = set(references(item)) | set([depends] if isinstance(depends, str) else depends)
+            missing += [f"{logical_id} -> {n}" for n in sorted(names) if not n.startswith("AWS::") and n not in known]
+    return missing

@@ -68,4 +68,5 @@ def test_the_transformed_template_adds_no_iam(monkeypatch: pytest.MonkeyPatch) -
     for function in ("AthenaConnectorFunction", "AppFlowConnectorFunction"):
         props = transformed["Resources"][function]["Properties"]
         assert props["Runtime"] == "python3.12"
-        assert "ManagedPolicyArns" not in transformed["Resources"][props["Role"]["Fn::GetAtt"][0]]["Properties"]
+        created_role = props["Role"]["Fn::If"][1]["Fn::GetAtt"][0]  # or the existing role a parameter names
+        assert "ManagedPolicyArns" not in transformed["Resources"][created_role]["Properties"]

@@ -50,8 +50,19 @@ LIBRARY_VARIABLES = {
 }
 ALSO_READ_BY_LIBRARIES = {"LOG_LEVEL"}  # powertools' legacy name for POWERTOOLS_LOG_LEVEL
 
-# Actions without resource-level permissions: the only ones an Allow may grant on "*".
-RESOURCE_WILDCARD_OK = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# Actions an Allow may grant on "*": X-Ray's have no resource-level permissions; the EC2 network-interface
+# actions a function in a VPC needs (only with SubnetIds) are granted so by AWSLambdaVPCAccessExecutionRole too,
+# since Lambda creates and deletes the interfaces in subnets the role cannot name in advance.
+RESOURCE_WILDCARD_OK = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
 # Every Allow's resources must be built from one of these (per service): the spill bucket, the secret, the key...
 RESOURCE_ANCHORS = {
     "logs": ("LogGroup",),
@@ -61,6 +72,7 @@ RESOURCE_ANCHORS = {
     "glue": ("GlueDatabaseName", '${AWS::AccountId}:catalog"'),  # Glue checks the catalog too
     "lambda": ("AthenaConnectorFunction",),
     "athena": ("datacatalog/${AthenaCatalogName}",),
+    "dynamodb": ('"QuotaTable"',),
 }
 
 
@@ -106,12 +118,56 @@ def test_limits_are_lambdas() -> None:
     assert PARAMETERS["LambdaMemory"]["MaxValue"] <= 10240
     assert PARAMETERS["AppFlowLambdaMemory"]["MaxValue"] <= 10240
     assert RESOURCES["AppFlowConnectorFunction"]["Properties"]["Timeout"] <= 30  # AppFlow waits 30 s at most
+
+
+# function -> (the role the stack creates, the parameter naming an existing one, the condition choosing)
+ROLES = {
+    "AthenaConnectorFunction": ("AthenaConnectorRole", "LambdaRoleArn", "CreateAthenaRole"),
+    "AppFlowConnectorFunction": ("AppFlowConnectorRole", "AppFlowLambdaRoleArn", "CreateAppFlowRole"),
+}
+
+
+@pytest.mark.parametrize("logical_id", sorted(ROLES))
+def test_an_existing_role_replaces_the_created_one(logical_id: str) -> None:
+    role, parameter, condition = ROLES[logical_id]
+    assert RESOURCES[logical_id]["Properties"]["Role"] == {
+        "Fn::If": [condition, {"Fn::GetAtt": [role, "Arn"]}, {"Ref": parameter}]
+    }
+    assert RESOURCES[role]["Condition"] == condition
+    assert TEMPLATE["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, ""]}
+    assert PARAMETERS[parameter]["Default"] == ""
+    pattern = PARAMETERS[parameter]["AllowedPattern"]
+    assert re.fullmatch(pattern, "arn:aws:iam::123456789012:role/service-role/my-connector-role")
+    assert not re.fullmatch(pattern, "arn:aws:iam::123456789012:user/me")
+    # nothing else names the role, so a stack given an existing one has no dangling reference
+    users = [k for k, r in RESOURCES.items() if k != logical_id and role in _text(r)]
+    assert not users, f"{role} is used by {users}"
+
+
+def test_vpc_config_and_eni_permissions_only_in_a_vpc() -> None:
+    vpc = TEMPLATE["Globals"]["Function"]["VpcConfig"]
+    assert vpc == {
+        "Fn::If": [
+            "InVpc",
+            {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
+            NO_VALUE,
+        ]
+    }
     for fn in FUNCTIONS.values():
-        assert RESOURCES[fn.logical_id]["Properties"]["Role"] == {"Fn::GetAtt": [f"{_role_of(fn.logical_id)}", "Arn"]}
-
-
-def _role_of(logical_id: str) -> str:
-    return logical_id.replace("Function", "Role")
+        assert "VpcConfig" not in RESOURCES[fn.logical_id]["Properties"]  # both take the Globals one
+    assert TEMPLATE["Conditions"]["InVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]
+    }
+    for name in ("SubnetIds", "SecurityGroupIds"):
+        assert PARAMETERS[name]["Type"] == "CommaDelimitedList" and PARAMETERS[name]["Default"] == ""
+    eni = [s for s in STATEMENTS if any(a.startswith("ec2:") for a in s.actions)]
+    assert {s.where.split("/")[0] for s in eni} == {"AthenaConnectorRole", "AppFlowConnectorRole"}
+    for role in ("AthenaConnectorRole", "AppFlowConnectorRole"):
+        raw = RESOURCES[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        conditional = [s["Fn::If"] for s in raw if isinstance(s, dict) and "Fn::If" in s]
+        assert any(c[0] == "InVpc" and c[1]["Sid"] == "VpcNetworkInterfaces" and c[2] == NO_VALUE for c in conditional)
+    rules = TEMPLATE["Rules"]
+    assert {"SubnetsNeedSecurityGroups", "SecurityGroupsNeedSubnets"} <= set(rules)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -219,11 +275,42 @@ def test_athena_role_grants_exactly_what_the_connector_calls() -> None:
         "secretsmanager:GetSecretValue",  # SAAS_SECRET_ARN
         "kms:GenerateDataKey",  # kms_key_id
         "s3:GetObject",  # an s3:// spec
+        "dynamodb:UpdateItem",  # the shared quota
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        *(a for a in RESOURCE_WILDCARD_OK if a.startswith("ec2:")),  # only with SubnetIds
     }
     spill = next(s for s in STATEMENTS if s.body.get("Sid") == "WriteSpilledBlocks")
     assert "${SpillPrefix}/*" in _text(spill.resources)  # only under the spill prefix
+
+
+def test_shared_quota_table_and_its_grants() -> None:
+    """One on-demand table, switched by SharedQuota (on by default), named to both functions, leased from only."""
+    from shared.quota.dynamodb import KEY_ATTRIBUTE, TABLE_ENV, TTL_ATTRIBUTE
+
+    assert PARAMETERS["SharedQuota"]["Default"] == "Enabled"
+    assert PARAMETERS["SharedQuota"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert TEMPLATE["Conditions"]["SharedQuotaEnabled"] == {"Fn::Equals": [{"Ref": "SharedQuota"}, "Enabled"]}
+    table = RESOURCES["QuotaTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table" and table["Condition"] == "SharedQuotaEnabled"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    for fn in FUNCTIONS.values():
+        assert environment_of(TEMPLATE, fn.logical_id)[TABLE_ENV] == {
+            "Fn::If": ["SharedQuotaEnabled", {"Ref": "QuotaTable"}, NO_VALUE]
+        }
+        role = ROLES[fn.logical_id][0]
+        grants = [s for s in STATEMENTS if s.where.startswith(f"{role}/") and any("dynamodb" in a for a in s.actions)]
+        assert len(grants) == 1, role
+        assert grants[0].actions == ["dynamodb:UpdateItem"]  # the code only ever calls UpdateItem
+        assert grants[0].resources == [{"Fn::GetAtt": ["QuotaTable", "Arn"]}]
+    # the grants exist only with the table: the statements are conditional on the same condition
+    text = _text(RESOURCES["AthenaConnectorRole"]) + _text(RESOURCES["AppFlowConnectorRole"])
+    assert text.count('"SharedQuotaEnabled"') == 2
 
 
 def test_appflow_role_reads_only_its_connections_secrets() -> None:
@@ -322,6 +409,7 @@ def test_example_connection_and_flow() -> None:
         "LandingDatabase",
         "AppFlowGlueRole",
         "ExampleFlow",
+        "ExampleWriteBackFlow",
     }
     for logical_id in example:
         assert RESOURCES[logical_id].get("Condition") == "CreateExample", logical_id
@@ -348,6 +436,45 @@ def test_example_connection_and_flow() -> None:
     # the connection's API key is a dynamic reference to the secret, never a plain parameter
     assert "{{resolve:secretsmanager:${SaaSSecretArn}:SecretString:api_key}}" in _text(profile)
     assert TEMPLATE["Rules"]["ExampleFlowNeedsTheSecret"]["Assertions"]
+
+
+def test_example_write_back_flow_closes_the_loop() -> None:
+    """SageMaker's results (JSON lines under ExampleResultsPrefix in the landing bucket) go back to the SaaS
+    through this connector as a destination: UPDATE by the id field, failures kept in the bucket."""
+    flow = RESOURCES["ExampleWriteBackFlow"]
+    assert flow["Type"] == "AWS::AppFlow::Flow"
+    assert "LandingBucketPolicy" in _depends_on("ExampleWriteBackFlow")
+    props = flow["Properties"]
+    assert props["TriggerConfig"] == {"TriggerType": "OnDemand"}
+    source = props["SourceFlowConfig"]
+    assert source["ConnectorType"] == "S3"
+    s3 = source["SourceConnectorProperties"]["S3"]
+    assert s3 == {
+        "BucketName": {"Ref": "LandingBucket"},
+        "BucketPrefix": {"Ref": "ExampleResultsPrefix"},
+        "S3InputFormatConfig": {"S3InputFileType": "JSON"},
+    }
+    (destination,) = props["DestinationFlowConfigList"]
+    assert destination["ConnectorType"] == "CustomConnector"
+    assert destination["ConnectorProfileName"] == {"Ref": "ExampleConnectorProfile"}
+    custom = destination["DestinationConnectorProperties"]["CustomConnector"]
+    assert custom["EntityName"] == {"Ref": "ExampleEntity"}
+    assert custom["WriteOperationType"] == "UPDATE"
+    assert custom["IdFieldNames"] == [{"Ref": "ExampleIdField"}]
+    assert custom["ErrorHandlingConfig"]["BucketName"] == {"Ref": "LandingBucket"}
+    # its runtime settings are the connector's DESTINATION-scoped ones
+    from appflow_connector.settings import DESTINATION_SETTINGS
+
+    assert set(custom["CustomProperties"]) <= set(DESTINATION_SETTINGS)
+    mapped = {t["DestinationField"]["Ref"] for t in props["Tasks"] if t["TaskType"] == "Map"}
+    assert mapped == {"ExampleIdField", "ExampleWriteBackField"}
+    # AppFlow may read the results folder, and only it
+    policy = RESOURCES["LandingBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    reads = next(s for s in policy if s.get("Sid") == "AppFlowReadsResults")
+    assert reads["Principal"] == {"Service": "appflow.amazonaws.com"}
+    assert set(reads["Action"]) == {"s3:GetObject", "s3:ListBucket"}
+    assert {"Fn::Sub": "${LandingBucket.Arn}/${ExampleResultsPrefix}/*"} in reads["Resource"]
+    assert reads["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -451,6 +578,8 @@ NAME_PATTERNS = [
     ("ExampleConnectorProfile", "ConnectorProfileName", r"[\w/!@#+=.-]+"),
     ("ExampleFlow", "FlowName", r"[a-zA-Z0-9][\w!@#.-]+"),
     ("ExampleFlow", "Description", r"[\w!@#\-.?,\s]*"),
+    ("ExampleWriteBackFlow", "FlowName", r"[a-zA-Z0-9][\w!@#.-]+"),
+    ("ExampleWriteBackFlow", "Description", r"[\w!@#\-.?,\s]*"),
     ("AthenaConnectorFunction", "FunctionName", r"[a-zA-Z0-9_-]{1,64}"),  # Lambda function names
     ("AppFlowConnectorFunction", "FunctionName", r"[a-zA-Z0-9_-]{1,64}"),
 ]

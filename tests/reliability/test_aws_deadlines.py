@@ -27,7 +27,7 @@ from tests.athena.connector.harness import CATALOG, IDENTITY, FakeContext, table
 from tests.reliability import drivers
 from tests.support.dead_endpoints import DeadEndpoint, dead_endpoint
 
-LAMBDA_S = 3.0  # the Athena invocations' time; AWS calls there may use all but 0.6 s of it
+LAMBDA_S = 4.0  # the Athena invocations' time; AWS calls there may use all but 0.2 s of it
 APPFLOW_LAMBDA_S = 4.0  # AppFlow keeps 1.5 s back from the Lambda's end
 SLACK_S = 0.2  # thread start and scheduling, past the deadline a call is given
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:saas/deadline-AbCdEf"

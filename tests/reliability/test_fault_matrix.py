@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from demo_api.server import DemoServer
+from tests.athena.connector.harness import FakeContext
 from tests.reliability import drivers
 
 ENTITIES = ("accounts", "contacts", "deals", "activities")
@@ -30,6 +31,7 @@ class Case:
     entities: tuple[str, ...] = ()  # () = two entities, rotating over the cases, so every style sees most faults
     mentions: tuple[str, ...] = ()  # every error message must contain one of these
     either: bool = False  # the exact data is also right (the fault may heal before the connector sees a loop)
+    seconds: float | None = None  # a shorter invocation: 429s are retried until the deadline, so end it soon
 
 
 def mid(rule: dict[str, Any], after: int = 1) -> dict[str, Any]:
@@ -59,12 +61,14 @@ CASES = [
         "FederationThrottleException",
         "RateLimitExceeded",
         mentions=("429",),
+        seconds=4.0,
     ),
     Case(
         "429 storm without Retry-After",
         (mid({"kind": "rate_limit", "retry_after": None, **FOREVER}),),
         "FederationThrottleException",
         "RateLimitExceeded",
+        seconds=4.0,
     ),
     Case(
         "503 storm",
@@ -164,7 +168,11 @@ PARAMS = [
 def test_fault_through_athena(case: Case, entity: str, athena: drivers.Athena, server: DemoServer) -> None:
     source = server.store.all_records(entity)
     server.set_faults(_rules_for(case, entity))
-    outcome = athena.read(entity)
+    if case.seconds is not None:
+        athena.c.setenv("deadline_margin_seconds", "0.5")
+        outcome = athena.read(entity, context=FakeContext(case.seconds * 1000))
+    else:
+        outcome = athena.read(entity)
     if case.athena_error is None or (case.either and outcome.ok):
         assert outcome.ok, f"{outcome.error_type}: {outcome.message}"
         assert outcome.rows == athena.expected(entity, source)
@@ -176,7 +184,7 @@ def test_fault_through_athena(case: Case, entity: str, athena: drivers.Athena, s
 def test_fault_through_appflow(case: Case, entity: str, appflow: drivers.AppFlowRun, server: DemoServer) -> None:
     source = server.store.all_records(entity)
     server.set_faults(_rules_for(case, entity))
-    outcome = appflow.read(entity, max_results=20)
+    outcome = appflow.read(entity, max_results=20, budget_s=case.seconds or 30.0)
     if case.appflow_error is None or (case.either and outcome.ok):
         assert outcome.ok, f"{outcome.error_type}: {outcome.message}"
         assert outcome.rows == appflow.expected(entity, source)

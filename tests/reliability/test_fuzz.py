@@ -28,8 +28,7 @@ CASE_TIMEOUT_S = 5.0
 @pytest.fixture(scope="module")
 def fuzz_env() -> Iterator[None]:
     for path in (ATHENA_VECTORS, APPFLOW_VECTORS):
-        if not path.is_dir():
-            pytest.skip(f"protocol vectors not found at {path}")
+        assert path.is_dir(), f"protocol vectors missing from the repository: {path}"
     with environment():
         yield
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from demo_api.server import DemoServer
+from tests.athena.connector.harness import FakeContext
 from tests.reliability import drivers
 from tests.reliability.secrets_scan import ISSUED, find_secrets, known_secrets
 
@@ -58,18 +59,27 @@ def test_no_secret_in_any_log_line_or_message(
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     messages: list[str] = []
 
-    def run_both(entity: str = "accounts", faults: list[dict[str, Any]] | None = None) -> None:
-        for read in (athena.read, appflow.read):
+    def run_both(
+        entity: str = "accounts", faults: list[dict[str, Any]] | None = None, seconds: float | None = None
+    ) -> None:
+        """``seconds``: a shorter invocation for faults that are waited out until the deadline (429s)."""
+        for connector in ("athena", "appflow"):
             if faults:
                 server.set_faults(faults)
-            outcome = read(entity)
+            if seconds is None:
+                outcome = athena.read(entity) if connector == "athena" else appflow.read(entity)
+            elif connector == "athena":
+                athena.c.setenv("deadline_margin_seconds", "0.5")
+                outcome = athena.read(entity, context=FakeContext(seconds * 1000))
+            else:
+                outcome = appflow.read(entity, budget_s=seconds)
             messages.append(outcome.message)
             messages.append(json.dumps(outcome.rows, default=str)[:2000])
         server.clear_faults()
 
     # 1. API key in a header: reads, throttling, server errors, malformed bodies, refused redirects, a bad key.
     run_both("contacts")
-    run_both("deals", [{"kind": "rate_limit", "entity": "deals", "count": None}])
+    run_both("deals", [{"kind": "rate_limit", "entity": "deals", "count": None}], seconds=3.0)
     run_both(
         "accounts",
         [

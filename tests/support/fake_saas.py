@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class FakeSaaS:
     requests: list[Request] = field(default_factory=list)
     headers_seen: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
+    delay_s: float = 0.0  # before answering each /items request (after counting it)
+    active: int = 0  # /items requests being answered now, and the most at once
+    max_active: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -48,24 +52,35 @@ class FakeSaaS:
             self.requests.append(request)
             self.headers_seen.append(dict(request.headers))
             number = len(self.requests)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return self._answer(request, number)(environ, start_response)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def _answer(self, request: Request, number: int) -> Any:
         if request.headers.get("X-API-Key") != API_KEY and request.args.get("api_key") != API_KEY:
-            return self._json({"message": "bad key"}, 401)(environ, start_response)
+            return self._json({"message": "bad key"}, 401)
         fault = self.faults.get(number)
         if fault in ("500", "502", "503"):
-            return self._json({"message": "boom"}, int(fault))(environ, start_response)
+            return self._json({"message": "boom"}, int(fault))
         if fault == "429":
-            return self._json({"message": "slow down"}, 429, {"Retry-After": "2"})(environ, start_response)
+            return self._json({"message": "slow down"}, 429, {"Retry-After": "2"})
         if fault == "429-bare":
-            return self._json({"message": "slow down"}, 429)(environ, start_response)
+            return self._json({"message": "slow down"}, 429)
         if fault == "400":
-            return self._json({"message": "bad filter"}, 400)(environ, start_response)
+            return self._json({"message": "bad filter"}, 400)
         response = self._page(request)
         if fault == "malformed":
             response = Response('{"data": [1, 2', content_type="application/json")
         elif fault == "truncate":
             body = response.get_data()
-            return _truncated(body)(environ, start_response)
-        return response(environ, start_response)
+            return _truncated(body)
+        return response
 
     @staticmethod
     def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -105,6 +120,7 @@ class FakeSaaS:
             body = {"data": rows[(page - 1) * size : page * size]}
             if self.total:
                 body["total_pages"] = (len(rows) + size - 1) // size
+                body["total"] = len(rows)
             return self._json(body)
         size = min(int(args.get("limit", 10)), self.max_page_size)
         start = int(args.get("after", args.get("pos", 0)))
@@ -199,19 +215,25 @@ entities:
 
 HEADER_KEY_AUTH = '{type: api_key, in: header, name: X-API-Key, value: "{secret.api_key}"}'
 
+# This fake omits its X-Next header and Link header on the last page, as GitHub does, even when that page is
+# full: hence on_missing_next: stop for those two (tests/client/test_truncation.py covers the default).
 PAGINATION = {
     "none": "{type: none}",
     "offset": "{type: offset, page_size: 10, total_path: total}",
     "offset_no_total": "{type: offset, page_size: 10}",
     "page_number": "{type: page_number, page_size: 10, total_pages_path: total_pages}",
     "page_number_no_total": "{type: page_number, page_size: 10}",
+    "page_number_total": "{type: page_number, page_size: 10, total_path: total}",
     "cursor": "{type: cursor, cursor_path: meta.next, cursor_param: after, size_param: limit, page_size: 10}",
-    "header_cursor": "{type: header_cursor, header: X-Next, cursor_param: after, size_param: limit, page_size: 10}",
+    "header_cursor": (
+        "{type: header_cursor, header: X-Next, cursor_param: after, size_param: limit, page_size: 10, "
+        "on_missing_next: stop}"
+    ),
     "next_url": "{type: next_url, next_url_path: links.next, size_param: limit, page_size: 10}",
-    "link_header": "{type: link_header, size_param: limit, page_size: 10}",
+    "link_header": "{type: link_header, size_param: limit, page_size: 10, on_missing_next: stop}",
 }
 
-SERVER_STYLE = {"offset_no_total": "offset", "page_number_no_total": "page_number"}
+SERVER_STYLE = {"offset_no_total": "offset", "page_number_no_total": "page_number", "page_number_total": "page_number"}
 
 
 def fake_spec_text(

@@ -217,9 +217,11 @@ class Connector:
         *,
         max_block: int = ATHENA_MAX_BLOCK,
         max_inline: int = ATHENA_MAX_INLINE,
+        context: Any = None,
     ) -> QueryResult:
         """The whole sequence Athena runs for a SELECT: Ping, GetDataSourceCapabilities, GetTable,
-        GetTableLayout, GetSplits (paged), then ReadRecords on every split; the rows of all splits together."""
+        GetTableLayout, GetSplits (paged), then ReadRecords on every split; the rows of all splits together.
+        ``context`` (a Lambda context) is given to every ReadRecords, e.g. to shorten their time."""
         constraints = constraints or Constraints()
         query_id = self.new_query_id()
         ping = self.invoke(PingRequest(IDENTITY, CATALOG, query_id))
@@ -234,7 +236,14 @@ class Connector:
         tables, responses = [], []
         for split in splits:
             table, out = self.read_split(
-                entity, split, schema, constraints, max_block=max_block, max_inline=max_inline, query_id=query_id
+                entity,
+                split,
+                schema,
+                constraints,
+                max_block=max_block,
+                max_inline=max_inline,
+                query_id=query_id,
+                context=context,
             )
             tables.append(table)
             responses.append(out)

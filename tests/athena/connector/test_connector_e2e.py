@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from decimal import Decimal
 
 import boto3
@@ -434,9 +435,14 @@ def test_saas_failure_names_the_request_entity_and_page(connector: Connector) ->
 def test_the_lambda_deadline_bounds_reading(connector: Connector) -> None:
     splits, _ = connector.splits("deals")
     schema = connector.table_schema("deals")
+    # Requests may use the time up to the margin (60 ms of 300 ms here), so a page must be slower than that to fail.
+    connector.server.set_faults([{"kind": "slow", "entity": "deals", "delay_s": 0.5, "count": None}])
+    started = time.monotonic()
     with pytest.raises(Exception, match="time") as info:
         connector.read_split("deals", splits[0], schema, context=FakeContext(300))
+    assert time.monotonic() - started < 0.3
     assert type(info.value).__name__ == "OperationTimeoutException"
+    connector.server.clear_faults()
     # The configured margin never takes more than a fifth of a short invocation: 5 s still reads.
     connector.setenv("deadline_margin_seconds", "60")
     table, _ = connector.read_split("deals", splits[0], schema, context=FakeContext(5_000))
