@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import aws
 from shared.deadline import Deadline
 
 MAX_RESPONSE_BYTES = 4_000_000  # of the serialised response; Lambda's hard limit is 6 MB
@@ -24,6 +25,8 @@ RECORD_TIME_BUDGET_S = 20.0  # QueryData / RetrieveData / WriteData; AppFlow wai
 METADATA_TIME_BUDGET_S = 8.0  # ValidateCredentials and other metadata calls; AppFlow waits 10 s
 LAMBDA_MARGIN_S = 1.5  # kept back from the Lambda context's remaining time
 MIN_PAGE_S = 1.0  # never start another upstream page with less than this left
+# AWS calls run before the API is called, in every kind of request: they get at most the metadata budget.
+AWS_CALL_BUDGET_S = METADATA_TIME_BUDGET_S
 
 
 @dataclass
@@ -60,10 +63,13 @@ def current() -> Invocation:
 
 @contextmanager
 def invocation(context: Any, event: dict[str, Any]) -> Iterator[Invocation]:
+    """The running invocation; AWS calls made in it (the credentials secret, a spec in S3) end within
+    :data:`AWS_CALL_BUDGET_S` of its start and before the Lambda's end (``shared.aws``)."""
     inv = Invocation(context=context, event=event)
     token = _current.set(inv)
     try:
-        yield inv
+        with aws.deadline_scope(inv.deadline(AWS_CALL_BUDGET_S)):
+            yield inv
     finally:
         _current.reset(token)
 

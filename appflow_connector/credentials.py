@@ -24,10 +24,11 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from appflow_connector.errors import ConnectorError, invalid_argument
 from appflow_connector.sdk import Credentials, ErrorCode
+from shared.aws import AwsTimeoutError
 from shared.redaction import register_secret
 from shared.spec.model import AuthSpec, SourceSpec
 from shared.templating import placeholders
@@ -49,25 +50,32 @@ class SecretSource(Protocol):
 
 
 class PowertoolsSecrets:
-    """Secrets Manager through powertools' cached provider; ``invalidate`` forces the next read."""
+    """Secrets Manager through a powertools cached provider whose reads end by the request's deadline
+    (``shared.aws_secrets``); ``invalidate`` forces the next read."""
 
     def __init__(self) -> None:
         self._stale: set[str] = set()
         self._lock = threading.Lock()
+        self._reader: Any = None
 
     def invalidate(self, secret_arn: str) -> None:
         with self._lock:
             self._stale.add(secret_arn)
 
     def get(self, secret_arn: str, *, max_age_s: int) -> Mapping[str, str]:
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        from shared.aws_secrets import SecretsReader
 
         with self._lock:
             force = secret_arn in self._stale
             self._stale.discard(secret_arn)
+            if self._reader is None:
+                self._reader = SecretsReader()
+            reader = self._reader
         try:
-            raw = parameters.get_secret(secret_arn, max_age=max_age_s, force_fetch=force)
-        except parameters.exceptions.GetParameterError as exc:
+            raw = reader.get(secret_arn, max_age=max_age_s, force_fetch=force)
+        except GetParameterError as exc:
             raise _secret_error(secret_arn, exc) from None
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8")
@@ -76,11 +84,13 @@ class PowertoolsSecrets:
 
 def _secret_error(secret_arn: str, exc: Exception) -> ConnectorError:
     cause = exc.__cause__ or exc.__context__
+    name = secret_arn.rsplit(":", 1)[-1]
+    if isinstance(cause, AwsTimeoutError):
+        return ConnectorError(ErrorCode.RequestTimeout, f"cannot read the credentials secret '{name}': {cause}")
     code = ""
     response = getattr(cause, "response", None)
     if isinstance(response, dict):
         code = str(response.get("Error", {}).get("Code", ""))
-    name = secret_arn.rsplit(":", 1)[-1]
     if code == "ResourceNotFoundException":
         return ConnectorError(
             ErrorCode.ResourceNotFoundError,
@@ -95,9 +105,9 @@ def _secret_error(secret_arn: str, exc: Exception) -> ConnectorError:
         )
     if code in ("DecryptionFailure", "KMSAccessDeniedException"):
         return ConnectorError(ErrorCode.AccessDenied, f"cannot decrypt the credentials secret '{name}'")
-    return ConnectorError(
-        ErrorCode.ServiceUnavailable, f"cannot read the credentials secret '{name}' ({code or 'unknown error'})"
-    )
+    # Only the class of a non-AWS error: its text could quote a response body, which would hold the secret.
+    reason = code or (f"GetSecretValue: {type(cause).__name__}" if cause is not None else "unknown error")
+    return ConnectorError(ErrorCode.ServiceUnavailable, f"cannot read the credentials secret '{name}' ({reason})")
 
 
 def parse_secret(text: str) -> dict[str, str]:

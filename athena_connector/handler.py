@@ -49,6 +49,7 @@ from athena_connector.wire import (
     parse_request,
     to_wire,
 )
+from shared import aws
 from shared.coldstart import imports_done
 from shared.deadline import Deadline
 from shared.errors import SaaSConnectorError
@@ -56,6 +57,8 @@ from shared.splits import FIELD, HIGH, KIND, LOW, PARENTS, PARTITION_FIELD, PART
 
 SOURCE_TYPE = "saas_connectors"
 METADATA_MARGIN_S = 1.0
+AWS_CALL_MARGIN_S = 0.25  # AWS calls (spill PUTs and deletes, KMS, Secrets Manager, an S3 spec) end this long
+AWS_MARGIN_SHARE = 0.05  # before the Lambda does, and at most this share of the time the invocation started with
 MAX_MARGIN_SHARE = 0.2
 
 
@@ -142,6 +145,16 @@ def _read_margin(context: Any, config: ConnectorConfig) -> float:
     return min(config.deadline_margin_s, getter() / 1000.0 * MAX_MARGIN_SHARE)
 
 
+def _aws_deadline(context: Any) -> Deadline:
+    """Until when AWS calls may run: the Lambda's end less a small reserve to send the typed error back. A read's own
+    margin (``deadline_margin_seconds``) is the time kept for finishing the response, final spill PUTs and the
+    deletion of a failed read's blocks included, so it is not taken off here."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return Deadline.none()
+    return Deadline.from_lambda_context(context, min(AWS_CALL_MARGIN_S, getter() / 1000.0 * AWS_MARGIN_SHARE))
+
+
 def _record_read(stats: read.ReadStats) -> None:
     _count("Rows", stats.rows)
     _count("RowsRead", stats.rows_read)
@@ -224,7 +237,8 @@ def _serve(event: Any, context: Any) -> dict[str, Any]:
             logger.thread_safe_append_keys(table=f"{request.table_name.schema_name}.{request.table_name.table_name}")  # type: ignore[union-attr]
         if isinstance(request, ReadRecordsRequest):
             logger.thread_safe_append_keys(split=_split_label(dict(request.split.properties)))
-        response = dispatch(request, context)
+        with aws.deadline_scope(_aws_deadline(context)):
+            response = dispatch(request, context)
         out = to_wire(response, SERDE_VERSION)
         _check_size(out, where)  # every answer, zero rows too: echoed names can be as big as the rows
     except Exception as exc:

@@ -21,7 +21,6 @@ split is encrypted under the same key and nonce, as in the SDK.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -48,6 +47,8 @@ from athena_connector.wire import (
 from athena_connector.wire.arrow_ipc import batch_to_bytes
 from athena_connector.wire.block_crypto import NONCE_BYTES
 from athena_connector.wire.versions import SERDE_VERSION, IpcFraming, framing_for
+from shared import aws
+from shared.deadline import Deadline
 from shared.errors import ConfigError
 from shared.redaction import register_data_key
 
@@ -89,9 +90,14 @@ class KmsKeys:
         self._kms = kms
 
     def new_key(self) -> EncryptionKey | None:
-        kms = self._kms or aws_client("kms")
+        params = {"KeyId": self.key_id, "KeySpec": "AES_128"}
         try:
-            answer = kms.generate_data_key(KeyId=self.key_id, KeySpec="AES_128")
+            if self._kms is not None:
+                answer = self._kms.generate_data_key(**params)
+            else:
+                answer = aws.call("kms", "GenerateDataKey", params, what=f"key '{self.key_id}'")
+        except aws.AwsTimeoutError:
+            raise
         except Exception as exc:
             raise ConfigError(f"cannot get a data key from KMS key '{self.key_id}' (kms_key_id): {exc}") from exc
         plaintext = bytes(answer["Plaintext"])
@@ -110,38 +116,35 @@ def key_factory(config: ConnectorConfig) -> KeyFactory:
 # ---------------------------------------------------------------------------------------------- S3
 
 
-@functools.lru_cache(maxsize=8)
-def _client(service: str, endpoint: str | None, region: str | None) -> Any:
-    import boto3
-
-    return boto3.client(service)
-
-
-def aws_client(service: str) -> Any:
-    """One boto3 client per service (and endpoint/region, which tests change) per process."""
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION"))
-
-
 class BlockStore(Protocol):
     def put(self, location: S3SpillLocation, data: bytes) -> None: ...
 
 
 class S3BlockStore:
-    def __init__(self, s3: Any = None) -> None:
+    """Spilled blocks in S3. Each PUT ends by ``deadline`` (default: the current request's, taken when the store is
+    made, since PUTs run in other threads): timeouts and attempts fit the time left, or a typed timeout error."""
+
+    def __init__(self, s3: Any = None, deadline: Deadline | None = None) -> None:
         self._s3 = s3
+        self.deadline = deadline or aws.current_deadline()
 
     def put(self, location: S3SpillLocation, data: bytes) -> None:
-        s3 = self._s3 or aws_client("s3")
+        params = {"Bucket": location.bucket, "Key": location.key, "Body": data}
         try:
-            s3.put_object(Bucket=location.bucket, Key=location.key, Body=data)
+            if self._s3 is not None:
+                self._s3.put_object(**params)
+            else:
+                aws.call("s3", "PutObject", params, deadline=self.deadline, what=_uri(location))
+        except aws.AwsTimeoutError:
+            raise
         except Exception as exc:
             raise InternalServiceException(
                 f"cannot write spilled block s3://{location.bucket}/{location.key}: {exc}"
             ) from exc
 
     def delete(self, locations: list[S3SpillLocation]) -> None:
-        """Delete blocks (a key that was never written is no error); raise when S3 refuses any."""
-        s3 = self._s3 or aws_client("s3")
+        """Delete blocks (a key that was never written is no error); raise when S3 refuses any. Like the PUTs,
+        each call ends by the deadline (the read's margin is what is left for it after a read that ran out)."""
         by_bucket: dict[str, list[str]] = defaultdict(list)
         for location in locations:
             if location.bucket is not None:
@@ -149,13 +152,21 @@ class S3BlockStore:
         for bucket, keys in by_bucket.items():
             for start in range(0, len(keys), DELETE_BATCH):
                 batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
-                answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                params = {"Bucket": bucket, "Delete": {"Objects": batch, "Quiet": True}}
+                if self._s3 is not None:
+                    answer = self._s3.delete_objects(**params)
+                else:
+                    answer = aws.call("s3", "DeleteObjects", params, deadline=self.deadline, what=f"s3://{bucket}")
                 if answer.get("Errors"):
                     first = answer["Errors"][0]
                     raise InternalServiceException(
                         f"S3 did not delete {len(answer['Errors'])} spilled block(s) in s3://{bucket}, e.g. "
                         f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                     )
+
+
+def _uri(location: S3SpillLocation) -> str:
+    return f"s3://{location.bucket}/{location.key}"
 
 
 # ------------------------------------------------------------------------------------ result writer
@@ -213,7 +224,7 @@ class ResultWriter:
         self.max_block_size = max(1, max_block_size)
         self.block_target = max(1, int(self.max_block_size * BLOCK_FILL))
         self.inline_limit = min(max(0, max_inline_block_size), LAMBDA_RESPONSE_LIMIT)
-        self.store = store or S3BlockStore()
+        self.store = store or S3BlockStore()  # made here, in the request's thread: it takes the request's deadline
         self.serde_version = serde_version
         self.stats = WriterStats()
         self._pending: list[pa.RecordBatch] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.errors import ConfigError
 from shared.redaction import register_secret
@@ -49,18 +49,27 @@ class EnvironmentCredentials:
 
 
 class SecretsManagerCredentials:
-    """A Secrets Manager secret, read with powertools' cached provider (``max_age`` 5 minutes)."""
+    """A Secrets Manager secret, cached for ``max_age`` (5 minutes); the read ends by the request's deadline
+    (``shared.aws_secrets``), else the typed timeout error."""
 
     def __init__(self, secret_id: str, max_age_s: int = SECRET_CACHE_S) -> None:
         self.secret_id = secret_id
         self.max_age_s = max_age_s
+        self._reader: Any = None
 
     def get(self) -> Mapping[str, str]:
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+        from shared.aws_secrets import SecretsReader, timeout_behind
+
+        if self._reader is None:
+            self._reader = SecretsReader()
         try:
-            raw = parameters.get_secret(self.secret_id, max_age=self.max_age_s)
-        except parameters.exceptions.GetParameterError as exc:
+            raw = self._reader.get(self.secret_id, max_age=self.max_age_s)
+        except GetParameterError as exc:
+            timeout = timeout_behind(exc)
+            if timeout is not None:
+                raise timeout from None
             raise ConfigError(f"cannot read the credentials secret '{self.secret_id}': {_reason(exc)}") from None
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8")

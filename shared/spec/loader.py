@@ -144,14 +144,16 @@ def _read_source(ref: str) -> tuple[str, str]:
 
 
 def _read_s3(uri: str) -> str:
-    import boto3
+    """The spec's text from S3, within the request's deadline (``shared.aws``; a timeout is the typed error)."""
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from shared import aws
 
     bucket, _, key = uri[len("s3://") :].partition("/")
     if not bucket or not key:
         raise SpecError([SpecProblem(uri, "", "an s3 spec URI must look like s3://bucket/key.yaml")])
     try:
-        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = aws.call("s3", "GetObject", {"Bucket": bucket, "Key": key}, what=uri, then=lambda a: a["Body"].read())
     except (BotoCoreError, ClientError) as exc:
         raise SpecError([SpecProblem(uri, "", f"cannot read spec from S3: {exc}")]) from None
     return body.decode("utf-8")
