@@ -21,7 +21,9 @@ Connector-specific:
   of this function's timeout at ``split_page_seconds`` a page (or the spec's rate limit, when slower);
 * ``split_page_seconds``: the time one page takes, for that default (default 0.3);
 * ``deadline_margin_seconds``: time kept in reserve before the Lambda timeout for finishing a response
-  (default 5; never more than a fifth of the time an invocation starts with).
+  (default 5; never more than a fifth of the time an invocation starts with);
+* ``query_status_interval_seconds``: how often, at most, a read asks Athena (``GetQueryExecution``) whether
+  its query is still running, and stops paging the API once it is not (default 5; 0 turns the checks off).
 
 The SaaS side is configured by the shared client's own variables (``SAAS_SPEC``, ``SAAS_BASE_URL``,
 ``SAAS_SECRET_ARN`` or ``SAAS_API_KEY``/``SAAS_CREDENTIALS``). Identity ``configOptions`` sent by the engine
@@ -56,6 +58,7 @@ ENVIRONMENT_KEYS = (
     "deadline_margin_seconds",
     "max_rows_per_split",
     "split_page_seconds",
+    "query_status_interval_seconds",
     "SAAS_SPEC",
     "SAAS_BASE_URL",
     "SAAS_SECRET_ARN",
@@ -108,6 +111,7 @@ class ConnectorConfig:
     deadline_margin_s: float = 5.0
     max_rows_per_split: int | None = None
     split_page_seconds: float = 0.3
+    query_status_interval_s: float = 5.0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ConnectorConfig:
@@ -136,6 +140,7 @@ class ConnectorConfig:
             deadline_margin_s=_number(env, "deadline_margin_seconds", 5.0, 0),
             max_rows_per_split=int(_number(env, "max_rows_per_split", 0, 1)) or None,
             split_page_seconds=_number(env, "split_page_seconds", 0.3, 0.001),
+            query_status_interval_s=_number(env, "query_status_interval_seconds", 5.0, 0),
         )
 
     def with_config_options(self, options: Mapping[str, str]) -> ConnectorConfig:
