@@ -23,7 +23,9 @@ Connector-specific:
 * ``split_probes``: ``false`` keeps the static windows of entities that declare no ``count`` (default ``true``:
   they are sized from small probe pages, ``shared.density``);
 * ``deadline_margin_seconds``: time kept in reserve before the Lambda timeout for finishing a response
-  (default 5; never more than a fifth of the time an invocation starts with).
+  (default 5; never more than a fifth of the time an invocation starts with);
+* ``query_status_interval_seconds``: how often, at most, a read asks Athena (``GetQueryExecution``) whether
+  its query is still running, and stops paging the API once it is not (default 5; 0 turns the checks off).
 
 The SaaS side is configured by the shared client's own variables (``SAAS_SPEC``, ``SAAS_BASE_URL``,
 ``SAAS_SECRET_ARN`` or ``SAAS_API_KEY``/``SAAS_CREDENTIALS``). Identity ``configOptions`` sent by the engine
@@ -59,6 +61,7 @@ ENVIRONMENT_KEYS = (
     "max_rows_per_split",
     "split_page_seconds",
     "split_probes",
+    "query_status_interval_seconds",
     "SAAS_SPEC",
     "SAAS_BASE_URL",
     "SAAS_SECRET_ARN",
@@ -112,6 +115,7 @@ class ConnectorConfig:
     max_rows_per_split: int | None = None
     split_page_seconds: float = 0.3
     split_probes: bool = True
+    query_status_interval_s: float = 5.0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ConnectorConfig:
@@ -141,6 +145,7 @@ class ConnectorConfig:
             max_rows_per_split=int(_number(env, "max_rows_per_split", 0, 1)) or None,
             split_page_seconds=_number(env, "split_page_seconds", 0.3, 0.001),
             split_probes=_bool(env, "split_probes", True),
+            query_status_interval_s=_number(env, "query_status_interval_seconds", 5.0, 0),
         )
 
     def with_config_options(self, options: Mapping[str, str]) -> ConnectorConfig:

@@ -28,7 +28,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from athena_connector.errors import OperationNotSupportedException
-from athena_connector.wire import AllOrNoneValueSet, Bound, EquatableValueSet, Marker, SortedRangeSet, ValueSet
+from athena_connector.expressions import columns as expression_columns
+from athena_connector.expressions import expression_mask
+from athena_connector.wire import (
+    AllOrNoneValueSet,
+    Bound,
+    EquatableValueSet,
+    Expression,
+    Marker,
+    SortedRangeSet,
+    ValueSet,
+)
 from athena_connector.wire.timestamps import MILLIS_SHIFT
 from athena_connector.wire.values import is_packed_timestamp, value_column
 from shared.predicates import Op, Predicate
@@ -250,21 +260,25 @@ class RowFilter:
 
     ``lenient_nulls`` names columns whose NULLs pass the split predicates (the first, open-ended window of a
     split hint keeps rows whose split field is NULL, so such rows are read exactly once, not lost).
+    ``expressions`` are the query's complex expressions (``constraints.expression``: LIKE and the boolean
+    functions over it), applied exactly (``expressions.expression_mask``).
     """
 
     summary: Mapping[str, ValueSet] = field(default_factory=dict)
     predicates: Sequence[Predicate] = ()
     lenient_nulls: frozenset[str] = frozenset()
+    expressions: Sequence[Expression] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
         names = list(self.summary)
         names += [p.field for p in self.predicates if p.field not in names]
+        names += list(expression_columns(self.expressions))
         return tuple(dict.fromkeys(names))
 
     @property
     def is_empty(self) -> bool:
-        return not self.summary and not self.predicates
+        return not self.summary and not self.predicates and not self.expressions
 
     @property
     def unsatisfiable(self) -> bool:
@@ -283,6 +297,8 @@ class RowFilter:
             if name in self.lenient_nulls:
                 passing = pc.or_(split_mask, pc.is_null(batch.column(name)))
             mask = _and(mask, passing)
+        if self.expressions:
+            mask = _and(mask, expression_mask(batch, self.expressions))
         return mask
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:

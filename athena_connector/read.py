@@ -13,9 +13,17 @@ What the API ignores or applies loosely does not matter: every row is filtered a
 pushed parameters on the first page (HTTP 400/422, e.g. a value outside what it accepts), the split is read
 again without the query's parameters and filtered locally, so the answer is still exact.
 
-LIMIT (advertised as ``supports_limit_pushdown``) applies only without ORDER BY and without expressions;
-the read stops once that many rows have passed the exact filter. count(*) (a request schema with no
-columns) reads only the columns the filter needs and answers the row count.
+LIMIT (advertised as ``supports_limit_pushdown``) applies without ORDER BY; the read stops once that many rows
+have passed the exact filter (complex expressions included: they are applied exactly). ORDER BY ... LIMIT
+(``supports_top_n_pushdown``) keeps each split's true top N (``top_n``), asks the API for the order where
+the spec declares it, and stops early only where that order is trusted (``order_search``). LIKE
+(``supports_complex_expression_pushdown``) is applied to every row and sent as a search term where the spec
+declares one (always a superset).
+
+Early stop: between pages the read asks, at most every ``query_status_interval_seconds``, whether the Athena
+query is still running (``query_status``); once it is not, the read answers with what it has, without error.
+
+count(*) (a request schema with no columns) reads only the columns the filter needs and answers the row count.
 
 Pages are fetched ahead of this loop (``SaaSClient.iter_pages`` with the spec's ``pagination.concurrency``):
 up to K at once for offset and page-number entities whose API reports the total, the next one while this page
@@ -45,10 +53,13 @@ from athena_connector.constraints_to_predicates import summary_to_predicates
 from athena_connector.errors import InvalidInputException
 from athena_connector.filtering import RowFilter
 from athena_connector.metadata import check_constraint_columns
+from athena_connector.order_search import order_search
+from athena_connector.query_status import STATUS
 from athena_connector.requested_types import check_requested_type, convert_column
 from athena_connector.runtime import Runtime
 from athena_connector.schema import TableSchema
 from athena_connector.spill import BlockStore, ResultWriter, key_factory
+from athena_connector.top_n import TopN
 from athena_connector.wire import ReadRecordsRequest, ReadRecordsResponse, RemoteReadRecordsResponse
 from shared.client import Page
 from shared.deadline import Deadline
@@ -79,6 +90,8 @@ class ReadStats:
     duplicates_dropped: int = 0
     pushdown_rejected: bool = False
     limit_reached: bool = False
+    query_finished: bool = False  # the Athena query ended while this split was read: stopped early
+    top_n_stopped: bool = False  # a top-N under a trusted API order stopped before the split's end
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ def split_scope(entity: EntitySpec, properties: dict[str, str]) -> SplitScope:
 
 def _limit(request: ReadRecordsRequest) -> int | None:
     c = request.constraints
-    if c.has_limit and not c.order_by and not c.expression:
+    if c.has_limit and not c.order_by:
         return c.limit
     return None
 
@@ -183,7 +196,7 @@ def read_records(
     projection = _projection(table, request.schema)
     check_constraint_columns(table, constraints)
     scope = SplitScope() if query is not None else split_scope(entity, dict(request.split.properties))
-    row_filter = RowFilter(constraints.summary, scope.local, scope.lenient_nulls)
+    row_filter = RowFilter(constraints.summary, scope.local, scope.lenient_nulls, constraints.expression)
     limit = _limit(request)
     stats = ReadStats()
     key = request.split.encryption_key
@@ -207,21 +220,33 @@ def read_records(
             answered = True
             return response, stats
         translation = summary_to_predicates(constraints.summary, entity)
+        types = {f.name: f.type for f in table.schema}
         needed = set(request.schema.names) | set(row_filter.columns)
+        needed |= {o.column_name for o in constraints.order_by if constraints.has_limit}
         fields = tuple(f.name for f in entity.fields if f.name in needed)
         field_specs = [entity.field(n) for n in fields]
+        top: TopN | None = None
         if query is not None:
             plan = query.plan(fields)
         else:
             plan = _plan(runtime, entity, [*scope.predicates, *translation.predicates], fields, scope)
+            extra = order_search(entity, constraints, types, {k for k, _ in plan.params})
+            plan = extra.apply(plan)
+            for note in extra.notes:
+                log.info("entity %s: %s", entity.name, note)
+            if extra.top_limit is not None and extra.sort is not None:
+                top = TopN(constraints.order_by, extra.top_limit, extra.sort.trusted)
+        stop_after = limit
+        if top is not None and top.trusted == len(top.order_by):
+            stop_after = top.limit  # the API's order is Athena's: the first N matching rows are the top N
         page_size = None
-        if limit is not None and translation.exact and not plan.residual:
-            page_size = min(runtime.client.page_size(entity, None), max(limit, 1))
+        if stop_after is not None and translation.exact and not plan.residual and not constraints.expression:
+            page_size = min(runtime.client.page_size(entity, None), max(stop_after, 1))
         builder = ArrowBuilder(entity, config.timestamp_type)
         duplicates = _duplicate_check(runtime, entity)
         concurrency = runtime.client.concurrency(entity.name)
-        if limit is not None and page_size is not None:  # the API filters exactly: the LIMIT needs this many pages
-            concurrency = min(concurrency, -(-limit // page_size))
+        if stop_after is not None and page_size is not None:  # the API filters exactly: this many pages suffice
+            concurrency = min(concurrency, -(-stop_after // page_size))
         # The transport keeps DEADLINE_MARGIN_S back from the deadline it is given (no request or retry wait starts
         # inside it, read timeouts end before it). The configured margin is that reserve already: without this,
         # requests would stop, or be cut short, that much before it.
@@ -237,6 +262,9 @@ def read_records(
             while True:
                 if deadline.remaining() <= 0:
                     raise DeadlineExceededError("the invocation's deadline has passed", entity=entity.name)
+                if STATUS.finished(request.query_id, read_started=started, interval=config.query_status_interval_s):
+                    stats.query_finished = True  # nobody reads this answer any more: stop paging the API
+                    break
                 try:
                     page = next(pages)
                 except StopIteration:
@@ -247,6 +275,8 @@ def read_records(
                         raise
                     plan = fallback
                     stats.pushdown_rejected = True
+                    if top is not None:
+                        top = TopN(top.order_by, top.limit, 0)  # no sort parameter any more: read to the end
                     pages = pages_of(plan)
                     continue
                 stats.pages += 1
@@ -254,24 +284,30 @@ def read_records(
                 records = page.records
                 if duplicates is not None:
                     records = duplicates.check.keep_new(records, duplicates.key_values, page.number)
-                done = _consume(
-                    page.number,
-                    records,
-                    builder,
-                    field_specs,
-                    row_filter,
-                    projection,
-                    request.schema,
-                    writer,
-                    limit,
-                    stats,
-                )
+                if top is not None:
+                    done = _consume_top(page.number, records, builder, field_specs, row_filter, top, stats)
+                else:
+                    done = _consume(
+                        page.number,
+                        records,
+                        builder,
+                        field_specs,
+                        row_filter,
+                        projection,
+                        request.schema,
+                        writer,
+                        limit,
+                        stats,
+                    )
                 if done or page.next_token is None:
                     break
         except DeadlineExceededError as exc:
             raise _out_of_time(entity, stats, writer, time.monotonic() - started, exc) from exc
         finally:
             pages.close()
+        if top is not None:
+            for batch in top.result():
+                writer.add(_project(batch, projection, request.schema))
         stats.nulled_values = builder.nulled_total
         if duplicates is not None:
             stats.duplicates_dropped = duplicates.check.dropped
@@ -374,6 +410,23 @@ def _consume(
         return True
     writer.add(batch)
     return False
+
+
+def _consume_top(
+    number: int,
+    records: list[dict[str, Any]],
+    builder: ArrowBuilder,
+    field_specs: list,
+    row_filter: RowFilter,
+    top: TopN,
+    stats: ReadStats,
+) -> bool:
+    """Add one page to the split's top N; True when no later row can enter it (a trusted API order)."""
+    if records:
+        stats.rows_read += len(records)
+        top.add(row_filter.apply(builder.build_batch(records, field_specs, number)))
+    stats.top_n_stopped = top.done
+    return stats.top_n_stopped
 
 
 def _finish(writer: ResultWriter, stats: ReadStats) -> ReadRecordsResponse | RemoteReadRecordsResponse:

@@ -14,6 +14,7 @@ from .data import CONTACT_FIELDS
 from .errors import not_found
 from .faults import ServedPages
 from .filters import parse_query
+from .ordering import parse_sort
 from .pages import Page, Pager
 from .params import encode_token, required_int, token_param
 from .responses import dumps, json_response, raw_json_response
@@ -119,7 +120,12 @@ class Api:
         offset = required_int(args, "offset", 0, 0)
         limit = required_int(args, "limit", 100, 1, MAX_PAGE)
         query = parse_query("accounts", args)
-        page = self.pages.at("accounts", query, offset, limit)
+        sort = parse_sort("accounts", args)
+        if sort is None:
+            page = self.pages.at("accounts", query, offset, limit)
+        else:
+            records, total = self.store.sorted_page("accounts", query, sort, offset, limit)
+            page = Page(records, more=offset + limit < total, total=total)
         self._after_page(ctx, "accounts", page.records)
         body = _envelope(
             data=self._records_json(ctx, "accounts", page, query.key),
@@ -128,7 +134,7 @@ class Api:
             limit=dumps(limit),
         )
         response = raw_json_response(body)
-        if page.more:
+        if page.more and sort is None:
             self.pages.prefetch_at("accounts", query, offset + limit, limit)
         return response
 
@@ -138,9 +144,12 @@ class Api:
     # -- contacts: cursor pagination, writable ------------------------------------------------------
     def list_contacts(self, ctx: RequestContext) -> Response:
         args = ctx.request.args
-        after = token_param(args, "cursor", "contacts")
         page_size = required_int(args, "page_size", 100, 1, MAX_PAGE)
         query = parse_query("contacts", args)
+        sort = parse_sort("contacts", args)
+        if sort is not None:  # a sorted list is paged by position: the cursor carries it
+            return self._sorted_contacts(ctx, query, sort, page_size)
+        after = token_param(args, "cursor", "contacts")
         page = self.pages.after("contacts", query, after, page_size)
         assert page is not None
         self._after_page(ctx, "contacts", page.records)
@@ -155,6 +164,19 @@ class Api:
         if page.more:
             self.pages.prefetch_after("contacts", query, page.records[-1]["id"], page_size)
         return response
+
+    def _sorted_contacts(self, ctx: RequestContext, query: Any, sort: Any, page_size: int) -> Response:
+        position = token_param(ctx.request.args, "cursor", "contacts-sorted")
+        records, total = self.store.sorted_page("contacts", query, sort, position, page_size)
+        more = position + page_size < total
+        self._after_page(ctx, "contacts", records)
+        page = Page(records, more=more)
+        next_cursor = encode_token("contacts-sorted", position + page_size) if more else None
+        body = _envelope(
+            results=self._records_json(ctx, "contacts", page, (query.key, sort)),
+            meta=dumps({"next_cursor": next_cursor}),
+        )
+        return raw_json_response(body)
 
     def count_contacts(self, ctx: RequestContext) -> Response:
         """``{"count": N}``: how many contacts the same filters as the list would return (for split sizing)."""

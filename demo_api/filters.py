@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import vocab
+from .errors import bad_request
+from .ordering import SEARCHES, text_test
 from .params import Args, date_param, decimal_param, enum_list_param, int_param, timestamp_param
 from .timeutil import parse_ts
 
@@ -23,12 +25,16 @@ class Condition:
     """``field op value``; ``value`` is normalised for ``kind`` (see :meth:`normalise`)."""
 
     field: str
-    op: str  # "ge" | "gt" | "lt" | "le" | "in" | "not_in" (keeps records without a value, as many APIs do)
+    # "ge" | "gt" | "lt" | "le" | "in" | "not_in" (keeps records without a value, as many APIs do)
+    # | text search: "prefix" | "iprefix" | "contains" | "icontains"
+    op: str
     value: Any
-    kind: str  # "timestamp" (Unix seconds) | "date" (str) | "decimal" (cents) | "enum" (str)
+    kind: str  # "timestamp" (Unix seconds) | "date" (str) | "decimal" (cents) | "enum" (str) | "text" (str)
 
     def test(self) -> Test:
         value = self.value
+        if self.kind == "text":
+            return text_test(self.op, value)  # type: ignore[no-any-return]
         if self.op == "in":
             return lambda v: v in value
         if self.op == "not_in":
@@ -45,7 +51,7 @@ class Condition:
 
     def normalise(self, raw: Any) -> Any:
         """A record's JSON value in the comparable form generator cores use."""
-        if raw is None or self.kind in ("enum", "date"):
+        if raw is None or self.kind in ("enum", "date", "text"):
             return raw
         if not isinstance(raw, str):  # e.g. after a drift fault; never matches
             return None
@@ -158,6 +164,14 @@ def parse_query(entity: str, args: Args) -> Query:
         value = _parse_value(args, name, spec)
         if value is not None:
             conditions.append(Condition(spec.field, spec.op, value, spec.kind))
+    for name, (field_name, op) in SEARCHES.get(entity, {}).items():
+        terms = args.getlist(name)
+        if len(terms) > 1:
+            raise bad_request(name, "given more than once")
+        if terms:
+            if not terms[0]:
+                raise bad_request(name, "empty search term")
+            conditions.append(Condition(field_name, op, terms[0], "text"))
     id_min = id_max = None
     if entity in ID_FILTERED:
         id_min = int_param(args, "id_min", None, 0)

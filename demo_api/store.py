@@ -20,6 +20,7 @@ from .count_index import CountIndex
 from .data import ENTITIES, TABLE_ENTITIES, ActivityGen, Dataset
 from .filters import Plan, Query
 from .mutations import mutated
+from .ordering import Sort, sort_records
 from .rand import Stream
 from .timeutil import format_ts
 
@@ -42,6 +43,7 @@ class Table:
         self.version = 0  # bumped on every change; keys the caches below
         self._counts: dict[tuple[Any, ...], int] = {}
         self._positions: dict[tuple[Any, ...], int] = {}
+        self._sorted: dict[tuple[Any, ...], list[int]] = {}
         self.index = CountIndex(gen, gen.count)
 
     # -- single records ---------------------------------------------------------------------------
@@ -92,6 +94,7 @@ class Table:
 
     def _changed(self) -> None:
         self.version += 1
+        self._sorted.clear()  # few, and each as large as the table
         if len(self._counts) > _CACHE_MAX or len(self._positions) > _CACHE_MAX:
             self._counts.clear()
             self._positions.clear()
@@ -191,6 +194,17 @@ class Table:
             self._positions[(self.version, query.key, offset + len(page))] = page[-1]["id"]
         return page
 
+    def sorted_page(self, query: Query, sort: Sort, offset: int, limit: int) -> tuple[list[Record], int]:
+        """Records at positions ``offset ..`` of the filtered list in ``sort`` order, and the list's length."""
+        key = (query.key, sort)
+        ids = self._sorted.get(key)
+        if ids is None:
+            plan = query.plan(self.gen.core_fields)
+            matching = [rec for _, rec in self._matches(0, query, plan, True) if rec is not None]
+            ids = self._sorted[key] = [rec["id"] for rec in sort_records(self.name, matching, sort)]
+        page = [rec for i in ids[offset : offset + limit] if (rec := self.get(i)) is not None]
+        return page, len(ids)
+
     # Unfiltered position arithmetic (no scan needed even with deletions).
     def _deleted_le(self, i: int) -> int:
         return bisect_right(self._deleted_sorted, i)
@@ -286,6 +300,10 @@ class Store:
         with self.lock:
             table = self.table(entity)
             return table.page_at(query, offset, limit), table.count(query)
+
+    def sorted_page(self, entity: str, query: Query, sort: Sort, offset: int, limit: int) -> tuple[list[Record], int]:
+        with self.lock:
+            return self.table(entity).sorted_page(query, sort, offset, limit)
 
     def count(self, entity: str, query: Query | None = None) -> int:
         with self.lock:

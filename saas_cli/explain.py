@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TextIO
 
+from athena_connector.order_search import order_search
 from athena_connector.wire import AllOrNoneValueSet, SortedRangeSet, ValueSet
 from saas_cli.api_plan import api_plan
 from saas_cli.athena_engine import QueryOutcome, ScanResult
@@ -78,6 +79,7 @@ def scan_lines(res: ScanResult, spec: SourceSpec | None = None) -> list[str]:
                 lines.append(f"  parents read:   {plan.parents} (only the parents the query names)")
             if plan.local:
                 lines.append(f"  connector-side: {'; '.join(plan.local)}")
+            lines += order_search_lines(entity, res, {k for k, _ in plan.params})
     spill = ""
     if res.spilled_splits:
         spill = f", {res.spilled_splits} spilled to S3 ({res.spilled_blocks} blocks, {res.spilled_bytes:,} bytes)"
@@ -85,6 +87,23 @@ def scan_lines(res: ScanResult, spec: SourceSpec | None = None) -> list[str]:
         f"  read:           {res.rows} rows from {len(res.splits)} split(s) "
         f"({res.partitions} partition(s), {res.split_calls} GetSplits call(s)){spill}"
     )
+    return lines
+
+
+def order_search_lines(entity: Any, res: ScanResult, used: set[str]) -> list[str]:
+    """ORDER BY ... LIMIT and LIKE: the sort and search parameters the connector sends, and how exact it stays."""
+    c = res.pushdown.constraints
+    if not c.expression and not (c.order_by and c.has_limit):
+        return []
+    types = {f.name: f.type for f in res.info.schema}
+    extra = order_search(entity, c, types, used)
+    lines = []
+    if extra.params:
+        params = " ".join(f"{k}={v}" for k, v in extra.params)
+        lines.append(f"  API sort/search: {params}  (per the spec's sort and search)")
+    lines += [f"  {note}" for note in extra.notes]
+    if c.expression:
+        lines.append("  LIKE:           applied by the connector to every row (the API's search only narrows)")
     return lines
 
 

@@ -4,10 +4,11 @@ Like Trino's domain translation: the conjuncts (ANDed parts) of the WHERE clause
 inner joins, that compare one column of this scan with literals become a per-column *domain* (sorted ranges
 plus "null allowed"), intersected per column; an OR of such comparisons on the same column is their union.
 ``=``, ``<>``, ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN``, ``IN``, ``NOT IN``, ``IS [NOT] NULL`` and ``NOT`` of these
-are understood; anything else (functions of a column, ``LIKE``, two columns, ORs across columns, subqueries)
-stays with the engine. Domains become the wire layer's ValueSets: a SortedRangeSet for orderable types, an
-AllOrNoneValueSet for nullness of nested types. Literals are converted to the column's type; one that cannot
-be converted exactly leaves its conjunct to the engine.
+are understood; ``LIKE`` (with ``NOT``/``AND``/``OR`` over it) becomes a complex expression when the connector
+advertises the functions (``sql_like``); anything else (functions of a column, two columns, ORs across
+columns, subqueries) stays with the engine. Domains become the wire layer's ValueSets: a SortedRangeSet for
+orderable types, an AllOrNoneValueSet for nullness of nested types. Literals are converted to the column's
+type; one that cannot be converted exactly leaves its conjunct to the engine.
 
 LIMIT goes to the connector when it advertises ``supports_limit_pushdown``, the query is a plain single-table
 SELECT without ORDER BY, and every WHERE conjunct became a constraint; ORDER BY ... LIMIT likewise when it
@@ -37,6 +38,7 @@ from athena_connector.wire import (
     ValueSet,
 )
 from saas_cli.sql_fold import fold
+from saas_cli.sql_like import NotAnExpression, advertised_functions, like_expression
 from saas_cli.sql_scans import ParsedQuery, Scan, direct_tables
 
 FILTER_PUSHDOWN = "supports_filter_pushdown"
@@ -427,6 +429,8 @@ def scan_pushdown(
                 if join is not None and not (join.side or "") and (join.kind or "").upper() in ("", "INNER"):
                     candidates += conjuncts(join.args.get("on"))
     result = ScanPushdown(Constraints())
+    functions = advertised_functions(capabilities)
+    expressions = []
     domains: dict[str, Domain] = {}
     where_total = 0
     where_pushed = 0
@@ -440,7 +444,13 @@ def scan_pushdown(
         try:
             found = term(folded, resolve, types)
         except NotPushable as why:
-            result.kept.append((_sql(conjunct), str(why)))
+            try:
+                expressions.append(like_expression(folded, resolve, types, functions))
+            except (NotAnExpression, NotPushable):
+                result.kept.append((_sql(conjunct), str(why)))
+                continue
+            result.pushed.append(f"{_sql(conjunct)}  (as an expression)")
+            where_pushed += in_where
             continue
         except (ValueError, ArithmeticError) as why:
             result.kept.append((_sql(conjunct), f"literal not convertible: {why}"))
@@ -453,7 +463,7 @@ def scan_pushdown(
     result.domains = domains
     limit, order_by, note = _limit(parsed, scan, capabilities, where_total, where_pushed, schema)
     result.limit_note = note
-    result.constraints = Constraints(summary=summary, order_by=order_by, limit=limit)
+    result.constraints = Constraints(summary=summary, expression=tuple(expressions), order_by=order_by, limit=limit)
     return result
 
 

@@ -37,6 +37,7 @@ from shared.spec.model import (
     SplitSpec,
     WriteOpSpec,
 )
+from shared.spec.ordering import build_search, build_sort
 from shared.spec.projection import build_projection
 from shared.spec.sizing import build_count, build_exhaustive
 from shared.types import TypeParseError, parse_type
@@ -334,6 +335,8 @@ ENTITY_KEYS = {
     "hooks",
     "class",
     "on_invalid_value",
+    "sort",
+    "search",
 }
 FIELD_KEYS = {"type", "path", "nullable", "description", "writable", "items", "fields"}
 
@@ -697,6 +700,8 @@ def _build_entity(
     if m.get("class") is not None:
         reader = c.hook(m["class"], (*label, "class"), modules)
     count = build_count(m.get("count"), (*label, "count"), c, parent, reader)
+    sort = build_sort(m.get("sort"), (*label, "sort"), c, by_name)
+    search = build_search(m.get("search"), (*label, "search"), c, by_name)
     on_invalid = m.get("on_invalid_value", "error")
     if on_invalid not in ("error", "null"):
         c.add((*label, "on_invalid_value"), f"must be 'error' or 'null', got {on_invalid!r}")
@@ -720,6 +725,8 @@ def _build_entity(
         hooks=hooks,
         reader=reader,
         on_invalid_value=on_invalid,
+        sort=sort,
+        search=search,
     )
 
 

@@ -148,6 +148,39 @@ class CountSpec:
 
 
 @dataclass(frozen=True)
+class SortSpec:
+    """How to ask the API for an order (top-N pushdown); see ``shared.spec.ordering`` for the keys.
+
+    ``fields`` maps each sortable field to the name the API sorts it by. ``nulls`` says where the API puts
+    records whose field is null: ``largest`` (last ascending, first descending), ``smallest``, ``first``
+    (always) or ``last`` (always). ``collation`` is how the API compares text: ``binary`` (by code point, as
+    Athena does) or anything else (then its order of text fields is not trusted).
+    """
+
+    param: str
+    fields: dict[str, str]
+    asc: str = "{field}"
+    desc: str = "-{field}"
+    join: str | None = None  # several keys in one value, separated by this; None: one key only
+    nulls: str = "largest"
+    collation: str = "binary"
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A text search parameter for one field (LIKE pushdown): the API's matching and case rules.
+
+    ``match`` is ``prefix`` (the field starts with the term), ``contains`` (it holds the term) or ``word`` (a
+    word of it starts with the term). The pushed term always selects a superset of the LIKE's rows.
+    """
+
+    param: ParamSpec
+    match: str
+    case_sensitive: bool = True
+    min_length: int = 1
+
+
+@dataclass(frozen=True)
 class WriteOpSpec:
     method: str
     path: str
@@ -175,6 +208,8 @@ class EntitySpec:
     hooks: dict[str, str] = field(default_factory=dict)  # transform | parse_page | prepare_request
     reader: str | None = None  # module:Class for an entity that fits no declaration
     on_invalid_value: str = "error"  # error | null
+    sort: SortSpec | None = None  # how to ask the API for an order (top-N pushdown)
+    search: dict[str, tuple[SearchSpec, ...]] = field(default_factory=dict)  # field -> its search parameters
 
     def field(self, name: str) -> FieldSpec:
         for f in self.fields:

@@ -71,7 +71,7 @@ RESOURCE_ANCHORS = {
     "kms": ("KMSKeyId",),
     "glue": ("GlueDatabaseName", '${AWS::AccountId}:catalog"'),  # Glue checks the catalog too
     "lambda": ("AthenaConnectorFunction",),
-    "athena": ("datacatalog/${AthenaCatalogName}",),
+    "athena": ("datacatalog/${AthenaCatalogName}", "workgroup/${AthenaWorkGroup}"),
     "dynamodb": ('"QuotaTable"',),
 }
 
@@ -278,6 +278,7 @@ def test_athena_role_grants_exactly_what_the_connector_calls() -> None:
         "dynamodb:UpdateItem",  # the shared quota
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "athena:GetQueryExecution",  # early stop: is the query still running? (its workgroup only)
         *(a for a in RESOURCE_WILDCARD_OK if a.startswith("ec2:")),  # only with SubnetIds
     }
     spill = next(s for s in STATEMENTS if s.body.get("Sid") == "WriteSpilledBlocks")

@@ -71,10 +71,20 @@ def test_ping_declares_serde_5_and_capabilities_24(connector: Connector) -> None
     }
 
 
-def test_capabilities_advertise_filters_limit_and_passthrough_only(connector: Connector) -> None:
+def test_capabilities_advertise_filters_limit_top_n_like_and_passthrough(connector: Connector) -> None:
     out = connector.invoke(GetDataSourceCapabilitiesRequest(IDENTITY, "q", CATALOG))
     caps = out["capabilities"]
-    assert list(caps) == ["supports_filter_pushdown", "supports_limit_pushdown", "SYSTEM.QUERY"]
+    assert list(caps) == [
+        "supports_filter_pushdown",
+        "supports_limit_pushdown",
+        "supports_top_n_pushdown",
+        "supports_complex_expression_pushdown",
+        "SYSTEM.QUERY",
+    ]
+    assert caps["supports_top_n_pushdown"] == [{"subType": "SUPPORTS_ORDER_BY", "properties": []}]
+    assert caps["supports_complex_expression_pushdown"] == [
+        {"subType": "supported_function_expression_types", "properties": ["$and", "$or", "$not", "$like_pattern"]}
+    ]
     assert [s["subType"] for s in caps["supports_filter_pushdown"]] == [
         "sorted_range_set",
         "equatable_range_set",
@@ -249,11 +259,14 @@ def test_limit_stops_reading_once_enough_rows_passed_the_filter(connector: Conne
         )
     assert set(result.table.column("id").to_pylist()) <= customers
     assert result.table.num_rows >= min(3, len(customers))
-    # With ORDER BY (top-N is not advertised) the limit must not be applied: every matching row comes back.
+    # With ORDER BY the limit is a top-N: every split answers its 3 smallest ids, so the 3 smallest are among them.
     ordered = Constraints(
         summary={"status": status}, order_by=(OrderByField("id", SortDirection.ASC_NULLS_LAST),), limit=3
     )
-    assert set(connector.query("contacts", ["id"], ordered).table.column("id").to_pylist()) == customers
+    result = connector.query("contacts", ["id"], ordered)
+    got = result.table.column("id").to_pylist()
+    assert set(got) <= customers and len(got) <= 3 * len(result.splits)
+    assert sorted(got)[:3] == sorted(customers)[:3]
 
 
 def test_large_results_spill_encrypted_blocks_within_max_block_size(connector: Connector) -> None:
