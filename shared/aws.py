@@ -65,7 +65,7 @@ MAX_BACKOFF_S = 20.0  # botocore's standard mode: rand(0, 1) * min(2 ** (attempt
 EXPECT_CONTINUE_S = 1.0  # botocore waits up to 1 s for "100 Continue" before sending a PUT's body
 BODY_OPERATIONS = frozenset({"PutObject", "UploadPart"})
 MAX_CACHED_CLIENTS = 16
-SERVICE_NAMES = {"s3": "S3", "kms": "KMS", "secretsmanager": "Secrets Manager"}
+SERVICE_NAMES = {"s3": "S3", "kms": "KMS", "secretsmanager": "Secrets Manager", "dynamodb": "DynamoDB"}
 
 
 class AwsTimeoutError(DeadlineExceededError):
@@ -144,6 +144,7 @@ AWS_CLIENT_ENVIRONMENT_KEYS = (
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_KMS",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )

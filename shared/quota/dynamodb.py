@@ -13,10 +13,12 @@ attribute an hour past their TAT, so the items of credentials no longer used dis
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from shared.deadline import Deadline
 from shared.quota.gcra import Grant, Refusal, advance, latest_tat, usable_at
 
 TABLE_ENV = "SAAS_QUOTA_TABLE"
@@ -24,7 +26,9 @@ KEY_ATTRIBUTE = "pk"
 TTL_ATTRIBUTE = "expires_at"
 TTL_AFTER_S = 3600
 MAX_ROUNDS = 4  # a busy/idle guess that keeps losing races (it cannot for long: each loss means progress)
-CALL_TIMEOUT_S = 1.0  # coordination must not stall a read: a slow table is a table we fall back from
+# One lease, all its rounds together (each call bounded by shared.aws): coordination must not stall a read; past
+# this the process falls back to pacing itself rather than wait on the table.
+MAX_LEASE_S = 2.5
 
 
 class QuotaStoreError(Exception):
@@ -51,27 +55,23 @@ class DynamoStore:
     def connect(self) -> None:
         """Make the boto3 client now (importing boto3 and building a client takes a while on a cold start: it must
         not count as time in the quota's arithmetic)."""
-        self._client()
-
-    def _client(self) -> Any:
         if self.client is None:
-            import boto3  # the Lambda runtime provides it; imported only when a quota is shared
-            from botocore.config import Config
+            from shared import aws
 
-            config = Config(
-                connect_timeout=CALL_TIMEOUT_S,
-                read_timeout=CALL_TIMEOUT_S,
-                retries={"mode": "standard", "max_attempts": 2},
-            )
-            self.client = boto3.client("dynamodb", config=config)
-        return self.client
+            plan = aws.plan_for(MAX_LEASE_S)
+            assert plan is not None
+            aws.client("dynamodb", plan)
 
     def lease(
         self, key: str, tokens: int, rate: float, capacity: float, now: float, horizon_s: float, hint: float | None
     ) -> tuple[Grant | Refusal, float]:
         """Lease ``tokens``; ``hint`` is the TAT last seen (None: unknown). Returns the outcome and the TAT seen."""
         busy = hint is not None and hint >= now
+        started = time.monotonic()  # the table's own time, whatever clock the quota's arithmetic runs on
         for _ in range(MAX_ROUNDS):
+            left_s = MAX_LEASE_S - (time.monotonic() - started)
+            if left_s <= 0:
+                raise QuotaStoreError(f"a lease took more than {MAX_LEASE_S:g}s of conditional updates")
             d = tokens / rate
             if busy:
                 limit = latest_tat(now, tokens, rate, capacity, horizon_s)
@@ -82,6 +82,7 @@ class DynamoStore:
                     "SET tat = tat + :d, #ttl = :ttl",
                     "tat BETWEEN :now AND :limit",
                     {":d": d, ":now": now, ":limit": limit, ":ttl": int(limit) + TTL_AFTER_S},
+                    left_s,
                 )
             else:
                 outcome = self._update(
@@ -89,6 +90,7 @@ class DynamoStore:
                     "SET tat = :new, #ttl = :ttl",
                     "attribute_not_exists(tat) OR tat < :now",
                     {":new": now + d, ":now": now, ":ttl": int(now + d) + TTL_AFTER_S},
+                    left_s,
                 )
             ok, tat = outcome
             if ok:
@@ -103,24 +105,29 @@ class DynamoStore:
         raise QuotaStoreError(f"the quota item kept changing under {MAX_ROUNDS} conditional updates in a row")
 
     def _update(
-        self, key: str, expression: str, condition: str, values: dict[str, float | int]
+        self, key: str, expression: str, condition: str, values: dict[str, float | int], left_s: float
     ) -> tuple[bool, float | None]:
         """One conditional UpdateItem: (True, new TAT) or (False, the TAT the item had, None when absent)."""
-        client = self._client()
         self.calls += 1
+        params = {
+            "TableName": self.table,
+            "Key": {KEY_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {
+                name: {"N": str(v) if isinstance(v, int) else _number(v)} for name, v in values.items()
+            },
+            "ReturnValues": "UPDATED_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         try:
-            response = client.update_item(
-                TableName=self.table,
-                Key={KEY_ATTRIBUTE: {"S": key}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-                ExpressionAttributeValues={
-                    name: {"N": str(v) if isinstance(v, int) else _number(v)} for name, v in values.items()
-                },
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            if self.client is not None:
+                response = self.client.update_item(**params)
+            else:  # bounded like every AWS call (shared.aws): a hung or trickling endpoint is given up on time
+                from shared import aws
+
+                response = aws.call("dynamodb", "UpdateItem", params, deadline=Deadline.in_seconds(left_s))
         except Exception as exc:  # botocore's ClientError and connection errors alike
             failed = getattr(exc, "response", None) or {}
             if failed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -25,6 +25,9 @@ from shared.spec.model import RateLimitSpec
 log = logging.getLogger(__name__)
 
 RETRY_SHARED_AFTER_S = 60.0  # after a table failure, try the table again this much later
+# A lease can take up to dynamodb.MAX_LEASE_S; closer to the deadline than this, the process paces itself alone
+# rather than risk the invocation's last seconds on the table (a few requests at most, each still AIMD-paced).
+MIN_SHARED_HORIZON_S = 3.0
 KEY_ITERATIONS = 20_000  # the key is stored in the table: make guessing a weak credential from it expensive
 KEY_VERSION = "v1"
 
@@ -68,7 +71,7 @@ class QuotaLimiter:
 
     def reserve(self, horizon_s: float) -> Pace:
         local = self.adaptive.reserve()
-        if self.leased is None or not self.sharing:
+        if self.leased is None or not self.sharing or horizon_s < MIN_SHARED_HORIZON_S:
             return Pace(local)
         try:
             slot = self.leased.take(horizon_s)

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 
 from shared.quota import gcra
 from shared.quota.adaptive import CALM_S, AdaptiveLimiter
-from shared.quota.dynamodb import TABLE_ENV, DynamoStore, QuotaStoreError
+from shared.quota.dynamodb import MAX_LEASE_S, TABLE_ENV, DynamoStore, QuotaStoreError
 from shared.quota.gcra import Grant, Refusal
 from shared.quota.leases import LeasedTokens
-from shared.quota.limiter import QuotaLimiter, limiter_for, quota_key
+from shared.quota.limiter import MIN_SHARED_HORIZON_S, QuotaLimiter, limiter_for, quota_key
 from shared.spec.model import RateLimitSpec
 from tests.support.aws import FAKE_ENV, moto_server, use_moto
 from tests.support.clock import FakeClock
+from tests.support.dead_endpoints import dead_endpoint
 
 
 class MemoryStore:
@@ -234,11 +235,34 @@ def test_the_table_store_restarts_an_idle_bucket_and_refuses_past_the_horizon(
 
 def test_an_unreachable_table_is_a_store_error_and_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     use_moto(monkeypatch, "http://127.0.0.1:9")  # nothing listens on the discard port
-    store = DynamoStore("quota")  # the client the Lambda makes: short timeouts, two attempts
+    store = DynamoStore("quota")  # the client the Lambda makes: short timeouts, one attempt a round
     started = time.monotonic()
     with pytest.raises(QuotaStoreError):
         store.lease("k", 1, 1, 1, 0.0, 1.0, None)
     assert time.monotonic() - started < 5  # generous: coordination being down must not stall a read
+
+
+@pytest.mark.parametrize("mode", ["silent", "trickle"])
+def test_a_table_that_never_answers_is_given_up_within_the_lease_budget(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call of a lease is bounded (shared.aws), MAX_LEASE_S in all: a hung endpoint cannot hold a read."""
+    with dead_endpoint(mode) as endpoint:
+        use_moto(monkeypatch, endpoint.url)
+        store = DynamoStore("quota")
+        started = time.monotonic()
+        with pytest.raises(QuotaStoreError):
+            store.lease("k", 1, 1, 1, 0.0, 1.0, None)
+        assert time.monotonic() - started < MAX_LEASE_S + 1.0
+
+
+def test_close_to_the_deadline_the_process_paces_itself_without_the_table() -> None:
+    clock, store = FakeClock(), BrokenStore()
+    limiter = QuotaLimiter(RateLimitSpec(10, 10), clock, LeasedTokens(store, "k", 10, 10, clock), "quota")
+    assert limiter.reserve(MIN_SHARED_HORIZON_S - 0.1).wait_s == 0  # the table is not asked: no lease can fit
+    assert store.calls == 0 and limiter.sharing and limiter.fallbacks == 0
+    limiter.reserve(MIN_SHARED_HORIZON_S + 1)  # with time left it is (and, broken here, falls back)
+    assert store.calls == 1 and limiter.fallbacks == 1
 
 
 # -- the adaptive limiter (AIMD) -----------------------------------------------------------------------------

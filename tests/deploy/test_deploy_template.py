@@ -36,6 +36,7 @@ LOCAL_ONLY = {
     "AWS_ENDPOINT_URL_S3": "as AWS_ENDPOINT_URL, for S3 only (shared/aws.py keys its clients on it)",
     "AWS_ENDPOINT_URL_KMS": "as AWS_ENDPOINT_URL, for KMS only",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER": "as AWS_ENDPOINT_URL, for Secrets Manager only",
+    "AWS_ENDPOINT_URL_DYNAMODB": "as AWS_ENDPOINT_URL, for DynamoDB only (the shared quota table)",
     "SAAS_API_KEY": "local runs only: in Lambda credentials come from Secrets Manager (SAAS_SECRET_ARN), never env",
     "SAAS_CREDENTIALS": "local runs only, as SAAS_API_KEY",
 }
