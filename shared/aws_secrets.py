@@ -34,7 +34,8 @@ class SecretsReader(BaseProvider):
         return bytes(answer["SecretBinary"])
 
     def _get_multiple(self, path: str, **sdk_options: Any) -> dict[str, str]:
-        raise NotImplementedError("Secrets Manager has no paths")
+        """BaseProvider's by-path read: Secrets Manager has no paths, and nothing here reads secrets in bulk."""
+        raise TypeError(f"Secrets Manager has no paths to read secrets under ({path!r}): read each secret by name")
 
 
 def timeout_behind(exc: BaseException) -> aws.AwsTimeoutError | None:
