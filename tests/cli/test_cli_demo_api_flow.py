@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.cli.conftest import CLI, QUIET, REPO, run_subprocess
+from tests.support.processes import stop_process
 
 
 @pytest.fixture
@@ -27,8 +28,7 @@ def demo_api_process(tmp_path: Path) -> Iterator[str]:
         assert base_url.endswith("/api/v1")
         yield base_url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_process(proc, 30)
 
 
 def _landed(folder: Path) -> list[dict[str, object]]:

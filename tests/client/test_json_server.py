@@ -31,6 +31,7 @@ from shared.client import SaaSClient
 from shared.predicates import Op, Predicate, matches
 from shared.records import Extractor
 from shared.spec import SourceSpec, load_spec
+from tests.support.processes import stop_process
 
 JSON_SERVER_DIR = Path(__file__).resolve().parents[1] / "json_server"
 JSON_SERVER_BIN = JSON_SERVER_DIR / "node_modules" / ".bin" / "json-server"
@@ -220,13 +221,7 @@ class run_json_server:
         self._stop()
 
     def _stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
 

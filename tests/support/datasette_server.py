@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from tests.support.processes import stop_process
+
 START_TIMEOUT_S = 30.0
 COMMAND = [sys.executable, "-m", "datasette", "serve", "--setting", "sql_time_limit_ms", "5000"]
 COUNTRIES = ["PT", "DE", "KE", "JP", "EC", "BR", "US"]
@@ -147,11 +149,5 @@ class DatasetteProcess:
         self._stop()
 
     def _stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
